@@ -1,0 +1,31 @@
+"""Read-only queries of the warehouse for the dashboards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+REJECT_CAUSES = ("wrong_data", "unreadable", "low_grade", "timeout", "duplicate")
+GRADES = ("grade_a", "grade_b", "grade_c", "grade_d", "grade_f")
+
+
+def batch_quality(warehouse: Path) -> pl.DataFrame:
+    """One row per batch, newest first (mart ``batch_quality``)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select * from batch_quality order by first_print_at desc nulls last"
+        ).pl()
+
+
+def reject_causes(batch: dict[str, object]) -> pl.DataFrame:
+    """Rejects of one batch by cause, largest first (a Pareto)."""
+    rows = [(cause, int(batch.get(cause) or 0)) for cause in REJECT_CAUSES]
+    frame = pl.DataFrame(rows, schema=["cause", "units"], orient="row")
+    return frame.filter(pl.col("units") > 0).sort("units", descending=True)
+
+
+def grade_distribution(batch: dict[str, object]) -> pl.DataFrame:
+    rows = [(g[-1].upper(), int(batch.get(g) or 0)) for g in GRADES]
+    return pl.DataFrame(rows, schema=["grade", "units"], orient="row")

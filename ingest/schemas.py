@@ -1,0 +1,99 @@
+"""Parquet contracts of the raw master-data and serial-allocation zone.
+
+Files live under ``<home>/raw/masterdata/<table>/part-<NNNNN>.parquet`` and
+``<home>/raw/serials/allocations/work_order=<WO>/part-<NNNNN>.parquet``.
+The warehouse (transforms/) reads only these schemas; docs/architecture.md lists them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+COMPANY_SCHEMA = pa.schema(
+    [
+        pa.field("company_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("company_prefix", pa.string(), nullable=False),  # GS1 company prefix
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)
+
+LOCATION_SCHEMA = pa.schema(
+    [
+        pa.field("gln", pa.string(), nullable=False),  # 13 digits with check digit
+        pa.field("company_prefix_length", pa.int32(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),  # 'site' | 'customer'
+        pa.field("party_name", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("street", pa.string(), nullable=False),
+        pa.field("city", pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=True),
+        pa.field("postal_code", pa.string(), nullable=False),
+        pa.field("country_code", pa.string(), nullable=False),  # ISO 3166-1 alpha-2
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)
+
+PRODUCT_SCHEMA = pa.schema(
+    [
+        pa.field("gtin", pa.string(), nullable=False),  # GTIN-14
+        pa.field("company_id", pa.string(), nullable=False),
+        pa.field("company_prefix_length", pa.int32(), nullable=False),
+        pa.field("ndc", pa.string(), nullable=True),  # hyphenated 10-digit NDC
+        pa.field("ndc11", pa.string(), nullable=True),  # 11-digit 5-4-2 billing form
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("dosage_form", pa.string(), nullable=False),
+        pa.field("strength", pa.string(), nullable=False),
+        pa.field("pack_size", pa.string(), nullable=False),  # net content description
+        pa.field("manufacturer", pa.string(), nullable=False),
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)
+
+LOT_SCHEMA = pa.schema(
+    [
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("lot", pa.string(), nullable=False),
+        pa.field("expiry", pa.date32(), nullable=False),
+        pa.field("manufactured_on", pa.date32(), nullable=False),
+        pa.field("release_status", pa.string(), nullable=False),  # 'released' | 'blocked' | ...
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)
+
+WORK_ORDER_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("lot", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("site_gln", pa.string(), nullable=False),
+        pa.field("customer_gln", pa.string(), nullable=False),
+        pa.field("planned_quantity", pa.int64(), nullable=False),
+        pa.field("case_size", pa.int32(), nullable=False),  # items per case
+        pa.field("pallet_size", pa.int32(), nullable=False),  # cases per pallet
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)
+
+ALLOCATION_SCHEMA = pa.schema(
+    [
+        pa.field("pool_id", pa.string(), nullable=False),
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("lot", pa.string(), nullable=False),
+        pa.field("expiry", pa.date32(), nullable=False),
+        pa.field("serial", pa.string(), nullable=False),
+        pa.field("allocated_at", TS, nullable=False),
+    ]
+)
+
+MASTERDATA_TABLES: dict[str, pa.Schema] = {
+    "companies": COMPANY_SCHEMA,
+    "locations": LOCATION_SCHEMA,
+    "products": PRODUCT_SCHEMA,
+    "lots": LOT_SCHEMA,
+    "work_orders": WORK_ORDER_SCHEMA,
+}

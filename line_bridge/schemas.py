@@ -1,0 +1,89 @@
+"""Parquet contracts of the raw line streams written by the line bridge.
+
+These schemas are the only thing the warehouse (transforms/) may rely on: they are
+defined here once and documented in docs/architecture.md. Files live under
+``<home>/raw/line/<stream>/work_order=<WO>/part-<NNNNN>.parquet``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+PRINT_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),  # position of the unit on the line, from 1
+        pa.field("printer_id", pa.string(), nullable=False),
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("serial", pa.string(), nullable=False),
+        pa.field("lot", pa.string(), nullable=False),
+        pa.field("expiry", pa.string(), nullable=False),  # YYMMDD as printed
+        pa.field("payload", pa.string(), nullable=False),  # element string, GS = ASCII 29
+        pa.field("hri", pa.string(), nullable=False),  # human-readable lines joined by '\n'
+        pa.field("commanded_at", TS, nullable=False),
+        pa.field("acknowledged_at", TS, nullable=False),
+    ]
+)
+
+INSPECT_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("camera_id", pa.string(), nullable=False),
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("expected_serial", pa.string(), nullable=False),
+        pa.field("decoded_payload", pa.string(), nullable=True),  # null = nothing decoded
+        pa.field("decoded_serial", pa.string(), nullable=True),
+        pa.field("grade", pa.string(), nullable=True),  # ISO/IEC 15415 letter A-F
+        pa.field("grade_value", pa.float64(), nullable=True),  # 4.0 (A) .. 0.0 (F)
+        pa.field("readable", pa.bool_(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),  # 'pass' | 'fail'
+        pa.field("cause", pa.string(), nullable=True),  # see REJECT_CAUSES; null on pass
+        pa.field("inspected_at", TS, nullable=False),
+        pa.field("decision_latency_us", pa.int64(), nullable=False),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("gate_id", pa.string(), nullable=False),
+        pa.field("gtin", pa.string(), nullable=False),
+        pa.field("serial", pa.string(), nullable=False),
+        pa.field("cause", pa.string(), nullable=False),
+        pa.field("commanded_at", TS, nullable=False),
+        pa.field("confirmed", pa.bool_(), nullable=False),
+        pa.field("confirmed_at", TS, nullable=True),
+    ]
+)
+
+AGGREGATE_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("parent_sscc", pa.string(), nullable=False),  # SSCC-18 of the case or pallet
+        pa.field("parent_level", pa.string(), nullable=False),  # 'case' | 'pallet'
+        pa.field("child_level", pa.string(), nullable=False),  # 'item' | 'case'
+        pa.field("child_gtin", pa.string(), nullable=True),  # items only
+        pa.field("child_serial", pa.string(), nullable=True),  # items only
+        pa.field("child_sscc", pa.string(), nullable=True),  # cases only
+        pa.field("action", pa.string(), nullable=False),  # 'ADD' | 'DELETE'
+        pa.field("parent_full", pa.bool_(), nullable=False),  # False = partial at batch end
+        pa.field("aggregated_at", TS, nullable=False),
+    ]
+)
+
+STREAMS: dict[str, pa.Schema] = {
+    "print": PRINT_SCHEMA,
+    "inspect": INSPECT_SCHEMA,
+    "reject": REJECT_SCHEMA,
+    "aggregate": AGGREGATE_SCHEMA,
+}
+
+REJECT_CAUSES = ("wrong_data", "unreadable", "low_grade", "timeout", "duplicate")

@@ -1,0 +1,60 @@
+"""Assets downstream of the warehouse: EPCIS documents per batch."""
+
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    DynamicPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from epcis.from_warehouse import render_batch_epcis_12
+from orchestration.resources import DuckDBWarehouse, EpcisOutbox
+
+work_order_partitions = DynamicPartitionsDefinition(name="work_orders")
+
+EPCIS_INPUTS = [
+    AssetKey(name)
+    for name in (
+        "serial_lifecycle",
+        "containers",
+        "aggregation_hierarchy",
+        "dim_work_orders",
+        "dim_products",
+        "dim_locations",
+    )
+]
+
+
+@asset(
+    partitions_def=work_order_partitions,
+    deps=EPCIS_INPUTS,
+    group_name="epcis",
+    owners=["team:serialization"],
+    kinds={"xml"},
+    automation_condition=AutomationCondition.eager(),
+)
+def epcis_batch_document(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, epcis_outbox: EpcisOutbox
+) -> MaterializeResult:
+    """EPCIS 1.2 (GS1 US DSCSA profile) document of one batch: commissioning of passed
+    units and containers, packing events, decommissioning of line rejects; validated
+    against the official XSD before it is placed in the outbox."""
+    document = render_batch_epcis_12(
+        Path(warehouse.path), context.partition_key, epcis_outbox.folder
+    )
+    context.log.info(f"wrote {document.path} ({document.stats.bytes_written} bytes)")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(document.path)),
+            "commissioned_units": document.commissioned,
+            "decommissioned_units": document.decommissioned,
+            "cases": document.cases,
+            "pallets": document.pallets,
+            "events": document.stats.events,
+        }
+    )

@@ -1,0 +1,60 @@
+"""The one Dagster ``Definitions`` of Serialtrace.
+
+Load it with ``dagster dev -m orchestration.definitions`` (SERIALTRACE_HOME names the
+home folder, as for every ``serialtrace`` subcommand).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetSelection, Definitions, define_asset_job
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets import epcis_batch_document, work_order_partitions
+from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
+from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
+from orchestration.sensors import new_line_data_sensor
+from serialtrace.settings import Home, resolve_home
+
+WAREHOUSE_JOB = "warehouse_job"
+# the dbt of this environment, whether or not its bin/ folder is on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+EPCIS_JOB = "epcis_job"
+
+
+def build_definitions(home: Home) -> Definitions:
+    os.environ.update(dbt_environment(home))  # read by transforms/profiles.yml and sources
+    warehouse_models = build_dbt_assets(prepare_manifest(home))
+    warehouse_job = define_asset_job(
+        WAREHOUSE_JOB, selection=AssetSelection.assets(warehouse_models)
+    )
+    epcis_job = define_asset_job(
+        EPCIS_JOB,
+        selection=AssetSelection.assets(epcis_batch_document),
+        partitions_def=work_order_partitions,
+    )
+    return Definitions(
+        assets=[warehouse_models, epcis_batch_document],
+        jobs=[warehouse_job, epcis_job],
+        sensors=[new_line_data_sensor],
+        resources={
+            "dbt": DbtCliResource(
+                project_dir=str(TRANSFORMS_DIR),
+                profiles_dir=str(TRANSFORMS_DIR),
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+            "warehouse": DuckDBWarehouse(path=str(home.warehouse)),
+            "raw_zone": RawZone(path=str(home.raw)),
+            "epcis_outbox": EpcisOutbox(path=str(home.epcis_outbox)),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> Definitions:
+    """Loaded lazily by ``dagster dev -m orchestration.definitions``."""
+    return build_definitions(resolve_home())

@@ -1,0 +1,35 @@
+"""Dagster resources: every external system the assets touch."""
+
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+
+class DuckDBWarehouse(ConfigurableResource):  # type: ignore[misc]
+    """The DuckDB warehouse file that dbt builds and every reader queries."""
+
+    path: str
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(self.path, read_only=read_only)
+
+
+class RawZone(ConfigurableResource):  # type: ignore[misc]
+    """The raw Parquet zone the line bridge and the ingest connectors fill."""
+
+    path: str
+
+    @property
+    def line(self) -> Path:
+        return Path(self.path) / "line"
+
+
+class EpcisOutbox(ConfigurableResource):  # type: ignore[misc]
+    """Folder of rendered, validated EPCIS documents waiting for delivery."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)

@@ -1,0 +1,35 @@
+"""Sensors: notice new line-bridge output and materialize what depends on it."""
+
+import json
+from pathlib import Path
+
+from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
+
+from orchestration.assets import work_order_partitions
+from orchestration.resources import RawZone
+
+
+def finished_work_orders(raw_line: Path) -> list[str]:
+    """Work orders whose batch is complete: every stream written (aggregate last)."""
+    folder = raw_line / "aggregate"
+    if not folder.is_dir():
+        return []
+    done = []
+    for path in sorted(folder.glob("work_order=*")):
+        if any(path.glob("part-*.parquet")):
+            done.append(path.name.split("=", 1)[1])
+    return done
+
+
+@sensor(job_name="warehouse_job", minimum_interval_seconds=30)
+def new_line_data_sensor(context: SensorEvaluationContext, raw_zone: RawZone) -> SensorResult:
+    """New work orders in the raw line zone: register their partition, rebuild the
+    warehouse (the EPCIS document of the batch follows through its automation condition)."""
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    current = finished_work_orders(raw_zone.line)
+    new = [wo for wo in current if wo not in seen]
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"warehouse-{'-'.join(new)}")] if new else [],
+        dynamic_partitions_requests=[work_order_partitions.build_add_request(new)] if new else [],
+        cursor=json.dumps(sorted(seen | set(new))),
+    )

@@ -1,0 +1,141 @@
+"""The ``serialtrace`` command line. Every subcommand accepts ``--home DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from typing import NoReturn
+
+from serialtrace.errors import SerialtraceError
+from serialtrace.settings import HOME_ENV, PROJECT_ROOT, resolve_home
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port (1-65535), got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help=f"home folder (default: ${HOME_ENV} or ./.serialtrace)",
+    )
+    parser = _Parser(prog="serialtrace", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", parents=[common], help="run one simulated batch end to end")
+    demo.add_argument("--units", type=_positive_int, default=10_000, help="units to pack")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the simulated faults")
+    demo.set_defaults(func=_cmd_demo)
+
+    dash = sub.add_parser("dashboards", parents=[common], help="serve the Streamlit app")
+    dash.add_argument("--port", type=_port, default=8501)
+    dash.add_argument("--address", default="127.0.0.1")
+    dash.set_defaults(func=_cmd_dashboards)
+
+    from serialtrace.gs1.cli import add_gs1_commands
+
+    add_gs1_commands(sub)
+    for choice in sub.choices.values():  # subcommands registered by other modules
+        if not any("--home" in a.option_strings for a in choice._actions):
+            choice.add_argument("--home", default=argparse.SUPPRESS, help="home folder")
+    return parser
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from serialtrace.demo import run_demo
+
+    home = resolve_home(getattr(args, "home", None))
+    result = run_demo(home, args.units, seed=args.seed)
+    causes = ", ".join(f"{k} {v:,}" for k, v in sorted(result.reject_causes.items())) or "none"
+    env = f"{HOME_ENV}={home.root}"
+    print(
+        "\n".join(
+            [
+                f"Batch {result.work_order_id}: {result.units:,} units",
+                f"  printed    {result.printed:>10,}",
+                f"  passed     {result.passed:>10,}",
+                f"  rejected   {result.rejected:>10,}   ({causes})",
+                f"  cases      {result.cases:>10,}",
+                f"  pallets    {result.pallets:>10,}",
+                f"  EPCIS 1.2  {result.epcis_path}  (XSD-valid, {result.epcis_commissioned:,} "
+                "units commissioned)",
+                f"  raw files  {len(result.files)} under {home.raw}",
+                f"  warehouse  {home.warehouse}",
+                f"  elapsed    {result.elapsed_seconds:.1f} s (line {result.line_seconds:.1f} s)",
+                "",
+                "Open the dashboards:  ./run serialtrace dashboards --home " + str(home.root),
+                f"Open the Dagster UI:  {env} DAGSTER_HOME={home.dagster_home} "
+                ".venv/bin/dagster dev -m orchestration.definitions",
+            ]
+        )
+    )
+    return 0
+
+
+def _cmd_dashboards(args: argparse.Namespace) -> int:
+    home = resolve_home(getattr(args, "home", None))
+    if not home.warehouse.exists():
+        raise SerialtraceError(f"no warehouse at {home.warehouse}: run `serialtrace demo` first")
+    env = dict(os.environ, **{HOME_ENV: str(home.root)})
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "dashboards" / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(f"Serving the dashboards on http://{args.address}:{args.port} (Ctrl-C stops)")
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except SerialtraceError as exc:
+        print(f"serialtrace: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("serialtrace: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

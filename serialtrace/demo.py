@@ -1,0 +1,226 @@
+"""`serialtrace demo`: one simulated batch through every stage.
+
+master data → serial allocation → line bridge against simulators → Dagster/dbt warehouse
+→ EPCIS 1.2 document (XSD-validated) → summary read back from the warehouse.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.masterdata import land_allocations, land_masterdata
+from line_bridge.bridge import Batch, BatchResult, Endpoint, LineConfig
+from line_bridge.runner import HOST, run_simulated_batch
+from serialtrace.config import DemoConfig, load_demo_config
+from serialtrace.errors import SerialtraceError
+from serialtrace.gs1.keys import make_sscc
+from serialtrace.serials.ledger import Pool, SerialLedger
+from serialtrace.settings import Home
+
+Say = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class DemoResult:
+    work_order_id: str
+    units: int
+    printed: int
+    passed: int
+    rejected: int
+    reject_causes: dict[str, int]
+    cases: int
+    pallets: int
+    epcis_path: Path
+    epcis_commissioned: int
+    line_seconds: float
+    elapsed_seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+def next_work_order(ledger: SerialLedger, prefix: str) -> str:
+    return f"{prefix}-{ledger.next_values(f'work_order:{prefix}', 1) + 1:04d}"
+
+
+def sscc_source(
+    ledger: SerialLedger, company_prefix: str, units: int, config: DemoConfig
+) -> Callable[[str], str]:
+    """SSCCs for the cases (extension digit 0) and pallets (1) of a batch, reserved
+    durably up front so no SSCC is ever used twice."""
+    cases = math.ceil(units / config.work_order.case_size)
+    pallets = math.ceil(cases / config.work_order.pallet_size)
+    start = ledger.next_values(f"sscc:{company_prefix}", cases + pallets)
+    counter = iter(range(start, start + cases + pallets))
+
+    def new_sscc(level: str) -> str:
+        return make_sscc(company_prefix, 0 if level == "case" else 1, next(counter))
+
+    return new_sscc
+
+
+def run_demo(
+    home: Home,
+    units: int,
+    config: DemoConfig | None = None,
+    seed: int | None = None,
+    say: Say = _stderr,
+) -> DemoResult:
+    if units < 1:
+        raise SerialtraceError("--units: must be a positive whole number")
+    started = time.perf_counter()
+    cfg = config or load_demo_config()
+    home.ensure()
+
+    say(f"[1/5] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    with SerialLedger(home.serial_ledger) as ledger:
+        work_order_id = next_work_order(ledger, cfg.work_order.work_order_prefix)
+        land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
+
+        say(f"[2/5] allocating {units:,} randomized serials to {work_order_id}")
+        pool = ledger.ensure_pool(
+            Pool(
+                cfg.pool.pool_id,
+                cfg.product.gtin,
+                cfg.pool.market,
+                cfg.pool.length,
+                cfg.pool.alphabet,
+                cfg.pool.randomized,
+            )
+        )
+        serials = ledger.allocate(pool, units, work_order_id)
+        land_allocations(
+            home.raw_serials,
+            pool.pool_id,
+            work_order_id,
+            cfg.product.gtin,
+            cfg.lot.lot,
+            cfg.lot.expiry,
+            serials,
+        )
+        new_sscc = sscc_source(ledger, cfg.company.company_prefix, units, cfg)
+
+        say(
+            f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)"
+        )
+        line = LineConfig(
+            line_id=cfg.work_order.line_id,
+            printer=Endpoint(HOST, 0),
+            camera=Endpoint(HOST, 0),
+            gate=Endpoint(HOST, 0),
+            grade_threshold=cfg.line.grade_threshold,
+            decision_budget_ms=cfg.line.decision_budget_ms,
+            case_size=cfg.work_order.case_size,
+            pallet_size=cfg.work_order.pallet_size,
+        )
+        batch = Batch(
+            work_order_id, cfg.product.gtin, cfg.product.ndc, cfg.lot.lot, cfg.lot.expiry, serials
+        )
+
+        def progress(result: BatchResult) -> None:
+            say(
+                f"      {result.printed:>9,} / {units:,} printed  {result.passed:,} passed  "
+                f"{result.rejected:,} rejected  {result.units_per_minute:,.0f} units/min"
+            )
+
+        line_result = run_simulated_batch(
+            line, batch, home.raw_line, new_sscc, cfg.line.fault_rate, seed, progress
+        )
+
+    say("[4/5] materializing the warehouse (Dagster + dbt) and rendering EPCIS 1.2")
+    epcis_path = materialize_batch(home, work_order_id)
+
+    summary = _batch_summary(home.warehouse, work_order_id)
+    _cross_check(summary, line_result)
+    say("[5/5] done")
+    return DemoResult(
+        work_order_id=work_order_id,
+        units=units,
+        printed=int(summary["printed"]),
+        passed=int(summary["passed"]),
+        rejected=int(summary["rejected"]),
+        reject_causes={
+            cause: int(summary[cause])
+            for cause in ("wrong_data", "unreadable", "low_grade", "timeout", "duplicate")
+            if summary[cause]
+        },
+        cases=int(summary["cases"]),
+        pallets=int(summary["pallets"]),
+        epcis_path=epcis_path,
+        epcis_commissioned=int(summary["passed"]),
+        line_seconds=line_result.elapsed_s,
+        elapsed_seconds=time.perf_counter() - started,
+        files=sorted(p for p in home.raw.rglob(f"*{work_order_id}*") if p.is_file()),
+    )
+
+
+def materialize_batch(home: Home, work_order_id: str) -> Path:
+    """Run the warehouse job, then the EPCIS job for the batch's partition, in process,
+    recorded in the home's Dagster instance (so the Dagster UI shows the runs)."""
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import EPCIS_JOB, WAREHOUSE_JOB, build_definitions
+
+    defs = build_definitions(home)
+    with DagsterInstance.get() as instance:
+        warehouse = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        _raise_on_failure(warehouse, "warehouse build (dbt)")
+        instance.add_dynamic_partitions("work_orders", [work_order_id])
+        epcis = defs.resolve_job_def(EPCIS_JOB).execute_in_process(
+            instance=instance, partition_key=work_order_id, raise_on_error=False
+        )
+        _raise_on_failure(epcis, "EPCIS rendering")
+        meta = epcis.asset_materializations_for_node("epcis_batch_document")[0].metadata
+        return Path(str(meta["path"].value))
+
+
+def _raise_on_failure(result: Any, what: str) -> None:
+    if result.success:
+        return
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            while error.cause is not None and "SerialtraceError" not in error.cls_name:
+                error = error.cause
+            messages.append(error.message.strip().splitlines()[0])
+    raise SerialtraceError(f"{what} failed: {'; '.join(messages) or 'see the Dagster run log'}")
+
+
+def _batch_summary(warehouse: Path, work_order_id: str) -> dict[str, Any]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute("select * from batch_quality where work_order_id = ?", [work_order_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise SerialtraceError(f"batch {work_order_id} is missing from batch_quality")
+        names = [d[0] for d in cursor.description or []]
+        return dict(zip(names, row, strict=True))
+
+
+def _cross_check(summary: dict[str, Any], line: BatchResult) -> None:
+    """The warehouse must tell the same story as the bridge that produced the data."""
+    pairs = {
+        "printed": line.printed,
+        "passed": line.passed,
+        "rejected": line.rejected,
+        "cases": line.cases,
+        "pallets": line.pallets,
+    }
+    wrong = {k: (summary[k], v) for k, v in pairs.items() if int(summary[k]) != v}
+    if wrong:
+        detail = ", ".join(f"{k}: warehouse {w} vs line {b}" for k, (w, b) in wrong.items())
+        raise SerialtraceError(f"warehouse does not reconcile with the line: {detail}")

@@ -1,0 +1,1 @@
+"""Serial number pools and the durable issued-serial ledger."""

@@ -1,0 +1,63 @@
+"""The CLI: one-line errors, non-zero exits, --home for every subcommand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from serialtrace.cli import build_parser, main
+from serialtrace.settings import PROJECT_ROOT
+
+SERIALTRACE = [sys.executable, "-m", "serialtrace.cli"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SERIALTRACE, *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("units", ["-5", "0", "many"])
+def test_bad_units_is_one_line_and_nonzero(units: str) -> None:
+    done = _run("demo", "--units", units)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--units" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_unwritable_home_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = _run("demo", "--units", "10", "--home", str(blocker / "home"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("serialtrace: error: home folder") and "not writable" in lines[-1]
+    assert "Traceback" not in done.stderr
+
+
+def test_dashboards_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    assert main(["dashboards", "--home", str(tmp_path)]) == 2
+
+
+def test_every_subcommand_accepts_home() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, choice in sub.choices.items():  # type: ignore[attr-defined]
+        assert any("--home" in a.option_strings for a in choice._actions), name
+
+
+def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serialtrace.settings import resolve_home
+
+    monkeypatch.setenv("SERIALTRACE_HOME", str(tmp_path / "h"))
+    assert resolve_home().root == tmp_path / "h"
+    assert resolve_home(str(tmp_path / "x")).root == tmp_path / "x"

@@ -1,0 +1,23 @@
+"""docs/ must stay true to the code: every raw column documented."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pytest
+
+from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
+from line_bridge.schemas import STREAMS
+from serialtrace.settings import PROJECT_ROOT
+
+ARCHITECTURE = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
+SCHEMAS = {**STREAMS, **MASTERDATA_TABLES, "allocations": ALLOCATION_SCHEMA}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_raw_column_is_documented_with_its_type(name: str) -> None:
+    schema: pa.Schema = SCHEMAS[name]
+    section = ARCHITECTURE.split(f"#### `{name}`", 1)[1].split("####", 1)[0]
+    documented = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.MULTILINE))
+    assert documented == {f.name: str(f.type) for f in schema}

@@ -1,0 +1,120 @@
+"""Run the dbt project in ``transforms/`` against a raw zone, in-process.
+
+Every run gets its own target and log folders (under ``work_dir``) so parallel runs do
+not collide, and the two environment variables the project reads are set only for
+the duration of the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
+if TYPE_CHECKING:
+    from rawzone import DemoZone
+
+RAW_DIR_ENV = "SERIALTRACE_RAW_DIR"
+WAREHOUSE_ENV = "SERIALTRACE_WAREHOUSE"
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """Outcome of one dbt invocation."""
+
+    result: dbtRunnerResult
+    warehouse: Path
+    target_dir: Path
+
+    @property
+    def success(self) -> bool:
+        return bool(self.result.success)
+
+    def statuses(self) -> dict[str, str]:
+        """Node name -> status ('success', 'pass', 'fail', 'error', 'skipped', ...)."""
+        results = getattr(self.result.result, "results", None) or []
+        return {r.node.name: str(r.status) for r in results}
+
+    def failed(self) -> set[str]:
+        return {name for name, status in self.statuses().items() if status in ("fail", "error")}
+
+
+@dataclass(frozen=True)
+class BuiltWarehouse:
+    """A raw zone and the dbt build over it (what the ``built_warehouse`` fixture gives)."""
+
+    demo: DemoZone
+    raw_dir: Path
+    run: DbtRun
+    seconds: float
+
+    @property
+    def path(self) -> Path:
+        return self.run.warehouse
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_dbt(
+    command: Sequence[str],
+    *,
+    raw_dir: Path,
+    warehouse: Path,
+    work_dir: Path,
+) -> DbtRun:
+    """Invoke ``dbt <command>`` on ``transforms/`` with the given raw zone and warehouse."""
+    target_dir = work_dir / "dbt-target"
+    args = [
+        *command,
+        "--project-dir",
+        str(TRANSFORMS_DIR),
+        "--profiles-dir",
+        str(TRANSFORMS_DIR),
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(work_dir / "dbt-logs"),
+        "--no-use-colors",
+    ]
+    env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
+    with _environment(env):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            release_warehouse()
+    return DbtRun(result=result, warehouse=warehouse, target_dir=target_dir)
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a run.
+
+    dbt-duckdb holds one process-wide DuckDB instance between invocations; while it is
+    open, DuckDB refuses a read-only connection to the same file from this process
+    ("different configuration than existing connections").
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager._ENV = None  # what close_all_connections() does

@@ -1,0 +1,77 @@
+"""A raw zone that breaks a business invariant makes ``dbt build`` fail, and the marts
+that depend on the broken data are not built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from dbt_harness import run_dbt
+from rawzone import DemoZone, demo_raw_zone, item_link
+
+
+def serial_in_two_cases(demo: DemoZone) -> None:
+    """An item of case 4 is also ADDed to case 5, without a DELETE from case 4."""
+    wo1 = demo.wo1
+    case4, case5 = wo1.cases[3], wo1.cases[4]
+    serial = wo1.case_items[case4][0]
+    later = wo1.ended_at + timedelta(minutes=30)
+    demo.zone.line["aggregate"]["WO-1001"].append(item_link(wo1, case5, serial, later))
+
+
+def rejected_unit_in_case(demo: DemoZone) -> None:
+    """The unit rejected at seq 7 (wrong_data) is packed into the partial case 6."""
+    wo1 = demo.wo1
+    later = wo1.ended_at + timedelta(minutes=30)
+    demo.zone.line["aggregate"]["WO-1001"].append(
+        item_link(wo1, wo1.cases[5], wo1.serials[6], later, parent_full=False)
+    )
+
+
+def printed_unit_without_outcome(demo: DemoZone) -> None:
+    """The camera record of seq 10 is lost."""
+    inspections = demo.zone.line["inspect"]["WO-1001"]
+    inspections[:] = [row for row in inspections if row["seq"] != 10]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected_failures", "expected_skipped"),
+    [
+        (
+            serial_in_two_cases,
+            {"assert_no_child_in_two_parents", "unique_int_aggregation_links_current_child_key"},
+            {"aggregation_hierarchy", "containers", "serial_lifecycle", "batch_quality"},
+        ),
+        (
+            rejected_unit_in_case,
+            {"assert_aggregated_items_passed_inspection"},
+            {"serial_lifecycle"},
+        ),
+        (
+            printed_unit_without_outcome,
+            {"assert_every_printed_unit_has_outcome"},
+            {"serial_lifecycle", "batch_quality"},
+        ),
+    ],
+    ids=["serial-in-two-cases", "rejected-unit-in-case", "printed-unit-without-outcome"],
+)
+def test_broken_invariant_fails_the_build(
+    tmp_path: Path,
+    breakage: Callable[[DemoZone], None],
+    expected_failures: set[str],
+    expected_skipped: set[str],
+) -> None:
+    demo = demo_raw_zone()
+    breakage(demo)
+    raw = demo.zone.write(tmp_path / "raw")
+
+    run = run_dbt(
+        ["build"], raw_dir=raw, warehouse=tmp_path / "warehouse.duckdb", work_dir=tmp_path
+    )
+
+    assert not run.success
+    assert expected_failures <= run.failed()
+    statuses = run.statuses()
+    assert {model for model in expected_skipped if statuses[model] == "skipped"} == expected_skipped

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('line', 'inspect') }}
+
+),
+
+renamed as (
+
+    select
+        work_order_id,
+        line_id,
+        seq,
+        camera_id,
+        gtin,
+        expected_serial,
+        decoded_payload,
+        decoded_serial,
+        upper(grade) as grade,
+        grade_value,
+        readable as is_readable,
+        lower(outcome) as outcome,
+        lower(cause) as inspection_cause,
+        inspected_at,
+        decision_latency_us
+
+    from source
+
+)
+
+select * from renamed

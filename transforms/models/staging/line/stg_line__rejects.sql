@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('line', 'reject') }}
+
+),
+
+renamed as (
+
+    select
+        work_order_id,
+        line_id,
+        seq,
+        gate_id,
+        gtin,
+        serial,
+        lower(cause) as reject_cause,
+        commanded_at as reject_commanded_at,
+        confirmed as is_reject_confirmed,
+        confirmed_at as reject_confirmed_at
+
+    from source
+
+)
+
+select * from renamed

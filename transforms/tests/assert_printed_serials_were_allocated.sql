@@ -1,0 +1,26 @@
+-- Invariant: the line only prints serials allocated to the work order it prints.
+with
+
+units as (
+
+    select * from {{ ref('int_units_inspected') }}
+
+),
+
+allocations as (
+
+    select * from {{ ref('stg_serials__allocations') }}
+
+)
+
+select
+    units.work_order_id,
+    units.seq,
+    units.unit_key
+
+from units
+left join allocations
+    on units.gtin = allocations.gtin
+    and units.serial = allocations.serial
+    and units.work_order_id = allocations.work_order_id
+where allocations.serial is null

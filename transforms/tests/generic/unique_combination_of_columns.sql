@@ -1,0 +1,15 @@
+{#
+    Fails for every combination of the given columns that occurs more than once
+    (dbt_utils has the same test; this project has no package dependencies).
+#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+
+select
+    {{ combination_of_columns | join(', ') }},
+    count(*) as occurrences
+
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+
+{% endtest %}
