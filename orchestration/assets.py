@@ -40,7 +40,7 @@ EPCIS_INPUTS = [
 )
 def epcis_batch_document(
     context: AssetExecutionContext, warehouse: DuckDBWarehouse, epcis_outbox: EpcisOutbox
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     """EPCIS 1.2 (GS1 US DSCSA profile) document of one batch: commissioning of passed
     units and containers, packing events, decommissioning of line rejects; validated
     against the official XSD before it is placed in the outbox."""

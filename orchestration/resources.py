@@ -6,7 +6,7 @@ import duckdb
 from dagster import ConfigurableResource
 
 
-class DuckDBWarehouse(ConfigurableResource):  # type: ignore[misc]
+class DuckDBWarehouse(ConfigurableResource):  # type: ignore[type-arg]
     """The DuckDB warehouse file that dbt builds and every reader queries."""
 
     path: str
@@ -15,7 +15,7 @@ class DuckDBWarehouse(ConfigurableResource):  # type: ignore[misc]
         return duckdb.connect(self.path, read_only=read_only)
 
 
-class RawZone(ConfigurableResource):  # type: ignore[misc]
+class RawZone(ConfigurableResource):  # type: ignore[type-arg]
     """The raw Parquet zone the line bridge and the ingest connectors fill."""
 
     path: str
@@ -25,7 +25,7 @@ class RawZone(ConfigurableResource):  # type: ignore[misc]
         return Path(self.path) / "line"
 
 
-class EpcisOutbox(ConfigurableResource):  # type: ignore[misc]
+class EpcisOutbox(ConfigurableResource):  # type: ignore[type-arg]
     """Folder of rendered, validated EPCIS documents waiting for delivery."""
 
     path: str

@@ -43,8 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"home folder (default: ${HOME_ENV} or ./.serialtrace)",
     )
-    parser = _Parser(prog="serialtrace", description=__doc__, parents=[common])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser: argparse.ArgumentParser = _Parser(
+        prog="serialtrace", description=__doc__, parents=[common]
+    )
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     demo = sub.add_parser("demo", parents=[common], help="run one simulated batch end to end")
     demo.add_argument("--units", type=_positive_int, default=10_000, help="units to pack")

@@ -6,6 +6,7 @@ master data → serial allocation → line bridge against simulators → Dagster
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -111,9 +112,7 @@ def run_demo(
         )
         new_sscc = sscc_source(ledger, cfg.company.company_prefix, units, cfg)
 
-        say(
-            f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)"
-        )
+        say(f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = LineConfig(
             line_id=cfg.work_order.line_id,
             printer=Endpoint(HOST, 0),
@@ -138,8 +137,10 @@ def run_demo(
             line, batch, home.raw_line, new_sscc, cfg.line.fault_rate, seed, progress
         )
 
-    say("[4/5] materializing the warehouse (Dagster + dbt) and rendering EPCIS 1.2")
-    epcis_path = materialize_batch(home, work_order_id)
+    log = home.logs / f"materialize-{work_order_id}.log"
+    say(f"[4/5] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    with log.open("w") as handle, contextlib.redirect_stdout(handle):
+        epcis_path = materialize_batch(home, work_order_id)
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
@@ -161,7 +162,7 @@ def run_demo(
         epcis_commissioned=int(summary["passed"]),
         line_seconds=line_result.elapsed_s,
         elapsed_seconds=time.perf_counter() - started,
-        files=sorted(p for p in home.raw.rglob(f"*{work_order_id}*") if p.is_file()),
+        files=sorted(p for p in home.raw.rglob("*.parquet") if work_order_id in str(p)),
     )
 
 
@@ -169,19 +170,24 @@ def materialize_batch(home: Home, work_order_id: str) -> Path:
     """Run the warehouse job, then the EPCIS job for the batch's partition, in process,
     recorded in the home's Dagster instance (so the Dagster UI shows the runs)."""
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    instance_yaml = home.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():  # default storage in the folder; no telemetry calls out
+        instance_yaml.write_text("telemetry:\n  enabled: false\n")
     from dagster import DagsterInstance
 
     from orchestration.definitions import EPCIS_JOB, WAREHOUSE_JOB, build_definitions
 
     defs = build_definitions(home)
+    # the full event log is in the Dagster instance (the UI shows it); keep the console quiet
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     with DagsterInstance.get() as instance:
         warehouse = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, run_config=quiet
         )
         _raise_on_failure(warehouse, "warehouse build (dbt)")
         instance.add_dynamic_partitions("work_orders", [work_order_id])
         epcis = defs.resolve_job_def(EPCIS_JOB).execute_in_process(
-            instance=instance, partition_key=work_order_id, raise_on_error=False
+            instance=instance, partition_key=work_order_id, raise_on_error=False, run_config=quiet
         )
         _raise_on_failure(epcis, "EPCIS rendering")
         meta = epcis.asset_materializations_for_node("epcis_batch_document")[0].metadata

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import duckdb
 import pytest
 from lxml import etree
 
 from epcis.validate import validate_epcis_file
-from serialtrace.demo import DemoResult, run_demo
+from serialtrace.demo import DemoResult
 from serialtrace.gs1.epc import parse_epc_uri
 from serialtrace.settings import Home
 
 pytestmark = pytest.mark.e2e
 
-UNITS = 700
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, DemoResult]:
-    home = Home(tmp_path_factory.mktemp("home"))
-    result = run_demo(home, UNITS, seed=11, say=lambda _: None)
-    return home, result
-
 
 def test_summary_matches_the_line(demo: tuple[Home, DemoResult]) -> None:
     _, result = demo
-    assert result.printed == UNITS
-    assert result.passed + result.rejected == UNITS
+    assert result.printed == result.units
+    assert result.passed + result.rejected == result.units
     assert result.rejected == sum(result.reject_causes.values())
     assert result.cases == -(-result.passed // 20)
     assert result.pallets == -(-result.cases // 40)
@@ -44,7 +36,7 @@ def test_warehouse_has_every_serial_with_the_right_status(demo: tuple[Home, Demo
                 [result.work_order_id],
             ).fetchall()
         )
-        assert sum(statuses.values()) == UNITS
+        assert sum(statuses.values()) == result.units
         # every passed unit is packed (partial last case included); every reject retired
         assert statuses == {"aggregated": result.passed, "decommissioned": result.rejected}
         # each status agrees with the raw inspection outcome of that very serial
@@ -65,11 +57,17 @@ def test_epcis_document_is_valid_and_complete(demo: tuple[Home, DemoResult]) -> 
     assert path.is_file() and path.parent.parent == home.epcis_outbox
     assert validate_epcis_file(path).valid
     tree = etree.parse(str(path))
-    events = tree.xpath("//EventList/*")
+
+    def elements(node: Any, xpath: str) -> list[Any]:
+        found = node.xpath(xpath)
+        assert isinstance(found, list)
+        return found
+
+    events = elements(tree, "//EventList/*")
     commissioned: list[str] = []
     decommissioned: list[str] = []
     for event in events:
-        epcs = [e.text for e in event.xpath("epcList/epc")]
+        epcs = [e.text for e in elements(event, "epcList/epc")]
         step = event.findtext("bizStep")
         if event.tag == "ObjectEvent" and step == "urn:epcglobal:cbv:bizstep:commissioning":
             commissioned += epcs
@@ -93,9 +91,9 @@ def test_epcis_document_is_valid_and_complete(demo: tuple[Home, DemoResult]) -> 
             }
         )
     found: Counter[tuple[str, str]] = Counter()
-    for event in tree.xpath("//EventList/AggregationEvent"):
+    for event in elements(tree, "//EventList/AggregationEvent"):
         parent = parse_epc_uri(event.findtext("parentID"))
-        children = [parse_epc_uri(c.text) for c in event.xpath("childEPCs/epc")]
+        children = [parse_epc_uri(c.text) for c in elements(event, "childEPCs/epc")]
         level = "pallet" if children[0].scheme == "sscc" else "case"
         assert {c.scheme for c in children} == {"sscc" if level == "pallet" else "sgtin"}
         found[(str(parent.sscc), level)] += len(children)

@@ -64,7 +64,7 @@ class Pool:
     @property
     def space(self) -> int:
         """How many distinct serials the pool can ever issue."""
-        return len(self.alphabet) ** self.length
+        return int(len(self.alphabet) ** self.length)
 
 
 class SerialLedger:
@@ -129,7 +129,8 @@ class SerialLedger:
 
     def issued_count(self, pool_id: str) -> int:
         row = self._conn.execute("select count(*) from issued where pool_id = ?", (pool_id,))
-        return int(row.fetchone()[0])
+        count: int = row.fetchone()[0]
+        return count
 
     def allocate(self, pool: Pool, count: int, work_order_id: str) -> list[str]:
         """Issue ``count`` new serials from ``pool`` to a work order, atomically and durably."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +51,8 @@ def test_dashboards_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
 
 def test_every_subcommand_accepts_home() -> None:
     parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, choice in sub.choices.items():  # type: ignore[attr-defined]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, choice in sub.choices.items():
         assert any("--home" in a.option_strings for a in choice._actions), name
 
 

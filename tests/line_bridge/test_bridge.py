@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -53,9 +54,15 @@ def test_batch_streams_account_for_every_unit(tmp_path: Path) -> None:
     assert result.printed == 400
     assert result.passed + result.rejected == 400
     assert result.rejected > 20  # 15 % faults drawn
-    assert set(result.reject_causes) == {"wrong_data", "unreadable", "low_grade"}
+    # every simulated fault shows up; a misprint may also decode to a serial that already
+    # passed, which the bridge rightly calls a duplicate
+    assert {"wrong_data", "unreadable", "low_grade"} <= set(result.reject_causes)
+    assert set(result.reject_causes) <= {"wrong_data", "unreadable", "low_grade", "duplicate"}
     con = duckdb.connect()
-    q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+    def q(sql: str) -> list[Any]:
+        return con.execute(sql).fetchall()
+
     assert q(f"select count(*), count(distinct serial) from {_stream(raw, 'print')}") == [
         (400, 400)
     ]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-import multiprocessing
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,27 +62,34 @@ def test_pool_rules_cannot_change_and_bad_counts_are_refused(tmp_path: Path) -> 
             ledger.allocate(POOL, 0, "WO")
 
 
-def _allocate(path: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    with SerialLedger(Path(path)) as ledger:
-        serials: list[str] = []
-        for i in range(10):
-            serials += ledger.allocate(POOL, n, f"WO-{i}")
-    out.put(serials)
+WORKER = """
+import json, sys
+from pathlib import Path
+from serialtrace.serials.ledger import NUMERIC, Pool, SerialLedger
+pool = Pool("P-US", "00312345678906", "US-DSCSA", 12, NUMERIC, True)
+with SerialLedger(Path(sys.argv[1])) as ledger:
+    serials = []
+    for i in range(10):
+        serials += ledger.allocate(pool, 500, f"WO-{i}")
+print(json.dumps(serials))
+"""
 
 
 def test_concurrent_processes_never_overlap(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite"
     with SerialLedger(path) as ledger:
         ledger.ensure_pool(POOL)
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_allocate, args=(str(path), 500, out)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        results.append(json.loads(out))
     everything = [s for r in results for s in r]
     assert len(everything) == 15_000 == len(set(everything))
     with SerialLedger(path) as ledger:
