@@ -14,7 +14,7 @@ import dagster as dg
 from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import epcis_batch_document, work_order_partitions
+from orchestration.assets import epcis_batch_document
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_line_data_sensor
@@ -32,11 +32,7 @@ def build_definitions(home: Home) -> Definitions:
     warehouse_job = define_asset_job(
         WAREHOUSE_JOB, selection=AssetSelection.assets(warehouse_models)
     )
-    epcis_job = define_asset_job(
-        EPCIS_JOB,
-        selection=AssetSelection.assets(epcis_batch_document),
-        partitions_def=work_order_partitions,
-    )
+    epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     return Definitions(
         assets=[warehouse_models, epcis_batch_document],
         jobs=[warehouse_job, epcis_job],

@@ -49,6 +49,7 @@ class DemoResult:
     line_seconds: float
     elapsed_seconds: float
     files: list[Path] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def next_work_order(ledger: SerialLedger, prefix: str) -> str:
@@ -84,6 +85,15 @@ def run_demo(
     cfg = config or load_demo_config()
     home.ensure()
 
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[stage] = now - mark
+        mark = now
+
     say(f"[1/5] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     with SerialLedger(home.serial_ledger) as ledger:
         work_order_id = next_work_order(ledger, cfg.work_order.work_order_prefix)
@@ -111,6 +121,7 @@ def run_demo(
             serials,
         )
         new_sscc = sscc_source(ledger, cfg.company.company_prefix, units, cfg)
+        lap("masterdata_and_allocation")
 
         say(f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = LineConfig(
@@ -136,11 +147,13 @@ def run_demo(
         line_result = run_simulated_batch(
             line, batch, home.raw_line, new_sscc, cfg.line.fault_rate, seed, progress
         )
+        lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
     say(f"[4/5] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
+    lap("warehouse_and_epcis")
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
@@ -163,6 +176,7 @@ def run_demo(
         line_seconds=line_result.elapsed_s,
         elapsed_seconds=time.perf_counter() - started,
         files=sorted(p for p in home.raw.rglob("*.parquet") if work_order_id in str(p)),
+        stage_seconds=stages,
     )
 
 
