@@ -29,6 +29,19 @@ class Aggregator:
         if self.case_size < 1 or self.pallet_size < 1:
             raise ValueError("case and pallet sizes must be at least 1")
 
+    def restore(
+        self,
+        open_items: list[tuple[str, str]],
+        open_cases: list[str],
+        cases_closed: int,
+        pallets_closed: int,
+    ) -> None:
+        """Take up packing where a crashed run left it (state rebuilt from the journal)."""
+        self._items = list(open_items)
+        self._cases = list(open_cases)
+        self.cases_closed = cases_closed
+        self.pallets_closed = pallets_closed
+
     def add_item(self, gtin: str, serial: str, at: datetime) -> list[dict[str, Any]]:
         self._items.append((gtin, serial))
         if len(self._items) < self.case_size:

@@ -1,4 +1,4 @@
-"""Run one batch on a simulated line: simulators in their own process, bridge in this one."""
+"""Start the device simulators (one process each, loopback) and run batches against them."""
 
 from __future__ import annotations
 
@@ -9,82 +9,143 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from line_bridge.bridge import (
-    Batch,
-    BatchResult,
-    Endpoint,
-    LineBridge,
-    LineConfig,
-    ProgressCallback,
-)
-from line_bridge.streams import LineStreams
+from line_bridge.bridge import Batch, BatchResult, LineBridge, ProgressCallback
+from line_bridge.journal import LineJournal
+from line_bridge.linefile import LineFile
+from line_bridge.simulator import FaultRates
 from serialtrace.errors import SerialtraceError
 
 HOST = "127.0.0.1"
 
 
+@dataclass(frozen=True)
+class SimulatorOptions:
+    faults: FaultRates = field(default_factory=FaultRates)
+    seed: int | None = None
+    printer_dialect: str = "jsonl"
+    symbols: bool = False  # render and decode real DataMatrix symbols
+    rate_per_min: float = 0.0  # 0 = as fast as the bridge allows
+    unconfirmed_reject_rate: float = 0.0
+    printer_disconnect_after: int = 0
+    camera_disconnect_after: int = 0
+    camera_protocol: str = "jsonl"  # jsonl | opcua
+    gate_protocol: str = "jsonl"  # jsonl | opcua
+
+
 @contextmanager
-def simulators(
-    fault_rate: float, seed: int | None = None, unconfirmed_reject_rate: float = 0.0
-) -> Iterator[dict[str, int]]:
-    """Start the device simulators in a child process on loopback; yield their ports."""
-    with tempfile.TemporaryDirectory(prefix="serialtrace-sim-") as tmp:
-        ready = Path(tmp) / "ports.json"
-        command = [
-            sys.executable,
-            "-m",
-            "line_bridge.simulator",
-            "--fault-rate",
-            str(fault_rate),
-            "--ready-file",
-            str(ready),
-        ]
-        if seed is not None:
-            command += ["--seed", str(seed)]
-        if unconfirmed_reject_rate:
-            command += ["--unconfirmed-reject-rate", str(unconfirmed_reject_rate)]
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+def _process(args: list[str], tmp: Path, name: str) -> Iterator[dict[str, int]]:
+    ready = tmp / f"{name}.json"
+    command = [sys.executable, "-m", "line_bridge.simulator", *args, "--ready-file", str(ready)]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if process.poll() is not None:
+                raise SerialtraceError(f"{name} simulator exited early (code {process.returncode})")
+            if time.monotonic() > deadline:
+                raise SerialtraceError(f"{name} simulator did not start within 30 s")
+            time.sleep(0.02)
+        yield {k: int(v) for k, v in json.loads(ready.read_text()).items()}
+    finally:
+        process.terminate()
         try:
-            deadline = time.monotonic() + 30
-            while not ready.exists():
-                if process.poll() is not None:
-                    raise SerialtraceError(
-                        f"line simulator exited early (code {process.returncode})"
-                    )
-                if time.monotonic() > deadline:
-                    raise SerialtraceError("line simulator did not start within 30 s")
-                time.sleep(0.05)
-            yield {k: int(v) for k, v in json.loads(ready.read_text()).items()}
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def run_simulated_batch(
-    config: LineConfig,
+@contextmanager
+def simulators(options: SimulatorOptions = SimulatorOptions()) -> Iterator[dict[str, int]]:
+    """Start camera, printer and reject-gate simulators; yield their device ports."""
+    faults = options.faults.as_arg()
+    seed = [] if options.seed is None else ["--seed", str(options.seed)]
+    with tempfile.TemporaryDirectory(prefix="serialtrace-sim-") as folder, ExitStack() as stack:
+        tmp = Path(folder)
+        camera = stack.enter_context(
+            _process(
+                [
+                    "camera",
+                    "--protocol",
+                    options.camera_protocol,
+                    "--faults",
+                    faults,
+                    *seed,
+                    "--disconnect-after",
+                    str(options.camera_disconnect_after),
+                ],
+                tmp,
+                "camera",
+            )
+        )
+        printer = stack.enter_context(
+            _process(
+                [
+                    "printer",
+                    "--conveyor",
+                    f"{HOST}:{camera['conveyor']}",
+                    "--faults",
+                    faults,
+                    "--dialect",
+                    options.printer_dialect,
+                    "--rate",
+                    str(options.rate_per_min),
+                    "--disconnect-after",
+                    str(options.printer_disconnect_after),
+                    *seed,
+                    *(["--symbols"] if options.symbols else []),
+                ],
+                tmp,
+                "printer",
+            )
+        )
+        gate = stack.enter_context(
+            _process(
+                [
+                    "gate",
+                    "--protocol",
+                    options.gate_protocol,
+                    *seed,
+                    "--unconfirmed-reject-rate",
+                    str(options.unconfirmed_reject_rate),
+                ],
+                tmp,
+                "gate",
+            )
+        )
+        yield {"printer": printer["printer"], "camera": camera["camera"], "gate": gate["gate"]}
+
+
+def run_batch(
+    line: LineFile,
     batch: Batch,
     raw_line: Path,
     new_sscc: Callable[[str], str],
-    fault_rate: float,
-    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> BatchResult:
+    """Run the bridge for ``batch`` against the devices of ``line`` (journal in raw_line)."""
+    printer, camera, gate = line.devices()
+    journal = LineJournal(raw_line, batch.work_order_id, line.line.line_id)
+    journal.recover()
+    bridge = LineBridge(line.line, printer, camera, gate, journal, new_sscc, progress)
+    return asyncio.run(bridge.run(batch))
+
+
+def run_simulated_batch(
+    line: LineFile,
+    batch: Batch,
+    raw_line: Path,
+    new_sscc: Callable[[str], str],
+    options: SimulatorOptions = SimulatorOptions(),
     progress: ProgressCallback | None = None,
 ) -> BatchResult:
     """Start the simulators, run the real bridge against them for ``batch``, stop them."""
-    with simulators(fault_rate, seed) as ports:
-        wired = replace(
-            config,
-            printer=Endpoint(HOST, ports["printer"]),
-            camera=Endpoint(HOST, ports["camera"]),
-            gate=Endpoint(HOST, ports["gate"]),
-        )
-        streams = LineStreams(raw_line, batch.work_order_id, config.line_id)
-        bridge = LineBridge(wired, streams, new_sscc, progress)
-        return asyncio.run(bridge.run(batch))
+    if line.printer.driver != options.printer_dialect:
+        options = replace(options, printer_dialect=line.printer.driver)
+    options = replace(options, camera_protocol=line.camera.driver, gate_protocol=line.gate.driver)
+    with simulators(options) as ports:
+        return run_batch(line.with_ports(ports), batch, raw_line, new_sscc, progress)

@@ -24,7 +24,7 @@ PRINT_SCHEMA = pa.schema(
         pa.field("payload", pa.string(), nullable=False),  # element string, GS = ASCII 29
         pa.field("hri", pa.string(), nullable=False),  # human-readable lines joined by '\n'
         pa.field("commanded_at", TS, nullable=False),
-        pa.field("acknowledged_at", TS, nullable=False),
+        pa.field("acknowledged_at", TS, nullable=True),  # null: never confirmed (restart)
     ]
 )
 
@@ -79,11 +79,53 @@ AGGREGATE_SCHEMA = pa.schema(
     ]
 )
 
+
+LINE_STATE_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("from_state", pa.string(), nullable=False),  # PackML-style, see LINE_STATES
+        pa.field("to_state", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("changed_at", TS, nullable=False),
+    ]
+)
+
+METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("measured_at", TS, nullable=False),
+        pa.field("window_s", pa.float64(), nullable=False),  # seconds this row covers
+        pa.field("printed", pa.int64(), nullable=False),  # cumulative counts
+        pa.field("passed", pa.int64(), nullable=False),
+        pa.field("rejected", pa.int64(), nullable=False),
+        pa.field("units_per_minute", pa.float64(), nullable=False),  # over the window
+        pa.field("camera_pass_rate", pa.float64(), nullable=True),  # cumulative
+        pa.field("decision_p99_us", pa.int64(), nullable=True),  # over the window
+    ]
+)
+
 STREAMS: dict[str, pa.Schema] = {
     "print": PRINT_SCHEMA,
     "inspect": INSPECT_SCHEMA,
     "reject": REJECT_SCHEMA,
     "aggregate": AGGREGATE_SCHEMA,
+    "line_state": LINE_STATE_SCHEMA,
+    "metrics": METRICS_SCHEMA,
 }
 
-REJECT_CAUSES = ("wrong_data", "unreadable", "low_grade", "timeout", "duplicate")
+# Bridge bookkeeping journaled but never turned into Parquet: the print commands sent,
+# so that after a crash no serial is ever sent to a printer twice.
+JOURNAL_ONLY = ("print_command",)
+
+REJECT_CAUSES = (
+    "wrong_data",
+    "unreadable",
+    "low_grade",
+    "timeout",
+    "duplicate",
+    "in_flight_at_stop",  # in flight when the line stopped or the bridge died: retired
+)
+
+LINE_STATES = ("idle", "starting", "execute", "held", "completing", "complete", "aborted")

@@ -1,178 +1,405 @@
-"""Device simulators for a packaging line: printer, camera and reject gate.
+"""Device simulators of a packaging line, one process per device, on loopback TCP.
 
-They run in their own process (``python -m line_bridge.simulator``), each device on its
-own loopback TCP port, and speak the line protocol (line_bridge/protocol.py) exactly as
-a real device adapter would. A simulated conveyor carries what the printer printed to the
-camera, which reports what it reads, so the bridge under test cannot cheat: it only
-learns what the devices tell it. Faults are drawn per unit at the configured rate:
-misprint (the code printed differs from the one commanded), unreadable code, low grade.
+    python -m line_bridge.simulator camera  --port 0 --conveyor-port 0 --ready-file F ...
+    python -m line_bridge.simulator printer --port 0 --conveyor 127.0.0.1:PORT --dialect jsonl ...
+    python -m line_bridge.simulator gate    --port 0 ...
+
+Camera and gate speak the JSON-lines protocol, or OPC UA with ``--protocol opcua`` (the
+information model of line_bridge/devices/opcua.py; the camera still gets its packs over
+the conveyor link).
+
+They speak the same wire protocols as real devices (line_bridge/protocol.py,
+line_bridge/devices/textcmd.py), so the bridge under test runs its production adapters.
+A simulated conveyor (its own TCP link from the printer process to the camera process)
+carries each printed pack to the camera, which reports only what it reads: the bridge
+cannot learn anything the devices do not tell it. With ``--symbols`` the printer renders
+a real GS1 DataMatrix (zxing-cpp) and the camera decodes the image.
+
+Faults are drawn per unit at configurable rates: misprint (the printed code differs from
+the commanded one), unreadable code, low grade, duplicate read (the camera reads the
+previous pack's code again), camera timeout (no result), and device disconnects.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import json
+import logging
 import random
 import signal
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from line_bridge.protocol import encode, read_message
+from line_bridge.devices.opcua import DeviceServer
+from line_bridge.devices.textcmd import parse_job
+from line_bridge.protocol import ProtocolError, decode, encode
 
 GRADES = {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0, "F": 0.0}
+FAULTS = ("misprint", "unreadable", "low_grade", "duplicate_read", "camera_timeout")
 
 
 @dataclass(frozen=True)
-class SimulatorSettings:
-    fault_rate: float = 0.01
-    seed: int | None = None
-    unconfirmed_reject_rate: float = 0.0  # gate answers "not confirmed" (jammed gate)
-    host: str = "127.0.0.1"
+class FaultRates:
+    misprint: float = 0.0
+    unreadable: float = 0.0
+    low_grade: float = 0.0
+    duplicate_read: float = 0.0
+    camera_timeout: float = 0.0
+
+    @classmethod
+    def spread(cls, total: float) -> FaultRates:
+        """The demo's mix: ``total`` split evenly over misprint, unreadable, low grade."""
+        return cls(misprint=total / 3, unreadable=total / 3, low_grade=total / 3)
+
+    @classmethod
+    def parse(cls, text: str) -> FaultRates:
+        """``misprint=0.01,camera_timeout=0.002`` → FaultRates."""
+        values: dict[str, float] = {}
+        for item in filter(None, text.split(",")):
+            name, _, rate = item.partition("=")
+            if name not in FAULTS:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+            values[name] = float(rate)
+        return cls(**values)
+
+    def as_arg(self) -> str:
+        return ",".join(f"{k}={getattr(self, k)}" for k in FAULTS if getattr(self, k))
 
 
-@dataclass
-class _Pack:
-    trigger: int
-    printed: str
-    fault: str | None
+def _render(payload: str) -> dict[str, Any]:
+    """Render the GS1 DataMatrix of ``payload`` (pixels, base64) as the printer would."""
+    import numpy as np
+    import zxingcpp
+
+    from serialtrace.gs1.element_string import parse
+
+    hri = parse(payload).element_string.hri
+    symbol = zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+    pixels = np.asarray(zxingcpp.write_barcode_to_image(symbol, scale=3))
+    return {"shape": list(pixels.shape), "pixels": base64.b64encode(pixels.tobytes()).decode()}
 
 
-class LineSimulator:
-    """Printer, camera and reject gate sharing one simulated conveyor."""
+def _decode_image(image: dict[str, Any], damage: bool) -> str | None:
+    """What a camera decodes from the printed symbol (None: nothing readable)."""
+    import numpy as np
+    import zxingcpp
 
-    def __init__(self, settings: SimulatorSettings) -> None:
-        self.settings = settings
-        self._rng = random.Random(settings.seed)
-        self._conveyor: asyncio.Queue[_Pack] = asyncio.Queue()
-        self._triggers = 0
-        self.ports: dict[str, int] = {}
-        self._servers: list[asyncio.Server] = []
-
-    def _draw_fault(self) -> str | None:
-        r = self._rng.random()
-        third = self.settings.fault_rate / 3
-        if r < third:
-            return "misprint"
-        if r < 2 * third:
-            return "unreadable"
-        if r < 3 * third:
-            return "low_grade"
+    pixels = np.frombuffer(base64.b64decode(image["pixels"]), dtype=np.uint8).reshape(
+        image["shape"]
+    )
+    if damage:  # smudged code: a third of the symbol unreadable
+        pixels = pixels.copy()
+        h = pixels.shape[0]
+        pixels[h // 3 : 2 * h // 3, :] = 255
+    found = zxingcpp.read_barcode(pixels)
+    if found is None or not found.valid:
         return None
+    return found.bytes.decode("latin-1")
+
+
+class _Device:
+    """One simulated device: a TCP server for the bridge, faults from a seeded RNG."""
+
+    def __init__(self, rates: FaultRates, seed: int | None, disconnect_after: int) -> None:
+        self.rates = rates
+        self.rng = random.Random(seed)
+        self.disconnect_after = disconnect_after  # drop the bridge's connection once, then
+        self.handled = 0  # accept it again (0 = never)
+        self._dropped = False
+
+    def _should_drop(self) -> bool:
+        if self.disconnect_after and not self._dropped and self.handled >= self.disconnect_after:
+            self._dropped = True
+            return True
+        return False
+
+    def hit(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+
+class PrinterSim(_Device):
+    def __init__(
+        self,
+        rates: FaultRates,
+        seed: int | None,
+        disconnect_after: int,
+        dialect: str,
+        conveyor: tuple[str, int],
+        symbols: bool,
+        rate_per_min: float,
+    ) -> None:
+        super().__init__(rates, seed, disconnect_after)
+        self.dialect = dialect
+        self.conveyor_address = conveyor
+        self.symbols = symbols
+        self.interval = 60.0 / rate_per_min if rate_per_min else 0.0
+        self.trigger = 0
+        self._conveyor: asyncio.StreamWriter | None = None
+
+    async def connect_conveyor(self) -> None:
+        _, self._conveyor = await asyncio.open_connection(*self.conveyor_address)
 
     def _misprint(self, payload: str) -> str:
-        # a smeared digit in the last field: the code still decodes, to other data
-        position = len(payload) - 1 - self._rng.randrange(min(4, len(payload)))
+        position = len(payload) - 1 - self.rng.randrange(min(4, len(payload)))
         wrong = "7" if payload[position] != "7" else "3"
         return payload[:position] + wrong + payload[position + 1 :]
 
-    async def _printer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (message := await read_message(reader)) is not None:
-            if message.get("cmd") != "print":
-                writer.write(encode({"type": "nak", "reason": "unknown command"}))
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):  # the bridge went away (or was killed)
+            await self._handle(reader, writer)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self._conveyor is not None
+        while line := await reader.readline():
+            try:
+                seq, payload = self._job(line)
+            except (ProtocolError, KeyError, ValueError) as exc:
+                writer.write(self._answer(-1, str(exc)))
                 continue
-            payload = str(message["payload"])
-            fault = self._draw_fault()
-            printed = self._misprint(payload) if fault == "misprint" else payload
-            self._triggers += 1
-            writer.write(encode({"type": "ack", "cmd": "print", "seq": message["seq"]}))
+            if self.interval:
+                await asyncio.sleep(self.interval)
+            printed = self._misprint(payload) if self.hit(self.rates.misprint) else payload
+            self.trigger += 1
+            # the line controller tags each pack with its job number (shift-register tracking)
+            pack: dict[str, Any] = {"trigger": seq, "printed": printed}
+            if self.symbols:
+                pack["image"] = _render(printed)
+            writer.write(self._answer(seq, None))
+            self._conveyor.write(encode(pack))
             await writer.drain()
-            self._conveyor.put_nowait(_Pack(self._triggers, printed, fault))
+            await self._conveyor.drain()
+            self.handled += 1
+            if self._should_drop():
+                break
         writer.close()
 
-    async def _camera(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _job(self, line: bytes) -> tuple[int, str]:
+        if self.dialect == "textcmd":
+            seq, payload, _ = parse_job(line)
+            return seq, payload
+        message = decode(line)
+        if message.get("cmd") != "print":
+            raise ProtocolError("unknown command")
+        return int(message["seq"]), str(message["payload"])
+
+    def _answer(self, seq: int, error: str | None) -> bytes:
+        if self.dialect == "textcmd":
+            return (f"OK\t{seq}\r\n" if error is None else f"ERR\t{seq}\t{error}\r\n").encode()
+        if error is None:
+            return encode({"type": "ack", "cmd": "print", "seq": seq})
+        return encode({"type": "nak", "seq": seq, "reason": error})
+
+
+class CameraSim(_Device):
+    def __init__(self, rates: FaultRates, seed: int | None, disconnect_after: int) -> None:
+        super().__init__(rates, seed, disconnect_after)
+        self.packs: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._previous: str | None = None
+
+    async def inspect_to(self, device: DeviceServer) -> None:
+        """OPC UA: inspect every pack, append its result to the device's result ring."""
+        while True:
+            result = self.inspect(await self.packs.get())
+            if result is not None:
+                await device.publish_result(result)
+            self.handled += 1
+            if self._should_drop():
+                device.drop_connections()
+
+    async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            self.packs.put_nowait(json.loads(line))
+        writer.close()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         closed = asyncio.ensure_future(reader.read())
         try:
             while True:
-                getter = asyncio.ensure_future(self._conveyor.get())
+                getter = asyncio.ensure_future(self.packs.get())
                 done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
                     getter.cancel()
-                    break
-                pack = getter.result()
-                writer.write(encode(self._inspect(pack)))
-                await writer.drain()
+                    return
+                result = self.inspect(getter.result())
+                if result is not None:
+                    writer.write(encode(result))
+                    await writer.drain()
+                self.handled += 1
+                if self._should_drop():
+                    return
+        except ConnectionError:
+            return  # the bridge went away (or was killed): wait for it to come back
         finally:
+            if closed.done() and not closed.cancelled():
+                closed.exception()  # retrieved: a reset connection is expected here
+            closed.cancel()
             writer.close()
 
-    def _inspect(self, pack: _Pack) -> dict[str, object]:
-        if pack.fault == "unreadable":
-            return {
-                "type": "inspect",
-                "trigger": pack.trigger,
-                "decoded": None,
-                "grade": "F",
-                "grade_value": 0.0,
-                "readable": False,
-            }
-        grade = self._rng.choice("DF") if pack.fault == "low_grade" else self._rng.choice("AAAABBC")
+    def inspect(self, pack: dict[str, Any]) -> dict[str, Any] | None:
+        if self.hit(self.rates.camera_timeout):
+            return None  # the camera missed the trigger: no result at all
+        unreadable = self.hit(self.rates.unreadable)
+        if "image" in pack:
+            decoded = _decode_image(pack["image"], damage=unreadable)
+        else:
+            decoded = None if unreadable else str(pack["printed"])
+        if decoded is not None and self._previous and self.hit(self.rates.duplicate_read):
+            decoded = self._previous  # read the previous pack's code again
+        elif decoded is not None:
+            self._previous = decoded
+        if decoded is None:
+            grade = "F"
+        elif self.hit(self.rates.low_grade):
+            grade = self.rng.choice("DF")
+        else:
+            grade = self.rng.choice("AAAABBC")
         return {
             "type": "inspect",
-            "trigger": pack.trigger,
-            "decoded": pack.printed,
+            "trigger": pack["trigger"],
+            "decoded": decoded,
             "grade": grade,
             "grade_value": GRADES[grade],
-            "readable": True,
+            "readable": decoded is not None,
         }
 
-    async def _gate(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (message := await read_message(reader)) is not None:
+
+class GateSim(_Device):
+    def __init__(self, seed: int | None, disconnect_after: int, unconfirmed_rate: float) -> None:
+        super().__init__(FaultRates(), seed, disconnect_after)
+        self.unconfirmed_rate = unconfirmed_rate
+        self.opcua: DeviceServer | None = None
+
+    async def reject_opcua(self, seq: int) -> None:
+        """OPC UA: a Gate.Reject(seq) call; the confirmation goes to the confirmation ring."""
+        assert self.opcua is not None
+        await self.opcua.publish_confirmation(seq, not self.hit(self.unconfirmed_rate))
+        self.handled += 1
+        if self._should_drop():
+            self.opcua.drop_connections()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):  # the bridge went away (or was killed)
+            await self._handle(reader, writer)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            message = decode(line)
             if message.get("cmd") == "reject":
-                confirmed = self._rng.random() >= self.settings.unconfirmed_reject_rate
-                reply = {
-                    "type": "ack",
-                    "cmd": "reject",
-                    "seq": message["seq"],
-                    "confirmed": confirmed,
-                }
-                writer.write(encode(reply))
+                confirmed = not self.hit(self.unconfirmed_rate)
+                writer.write(
+                    encode(
+                        {
+                            "type": "ack",
+                            "cmd": "reject",
+                            "seq": message["seq"],
+                            "confirmed": confirmed,
+                        }
+                    )
+                )
             else:
                 writer.write(encode({"type": "nak", "reason": "unknown command"}))
             await writer.drain()
+            self.handled += 1
+            if self._should_drop():
+                break
         writer.close()
 
-    async def start(self, ports: dict[str, int] | None = None) -> dict[str, int]:
-        wanted = ports or {}
-        handlers = {"printer": self._printer, "camera": self._camera, "gate": self._gate}
-        for name, handler in handlers.items():
-            server = await asyncio.start_server(handler, self.settings.host, wanted.get(name, 0))
-            self._servers.append(server)
-            self.ports[name] = server.sockets[0].getsockname()[1]
-        return dict(self.ports)
 
-    async def close(self) -> None:
-        for server in self._servers:
-            server.close()
-            await server.wait_closed()
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    simulator = LineSimulator(
-        SimulatorSettings(
-            fault_rate=args.fault_rate,
-            seed=args.seed,
-            unconfirmed_reject_rate=args.unconfirmed_reject_rate,
+    rates = FaultRates.parse(args.faults)
+    ports: dict[str, int] = {}
+    servers: list[asyncio.Server] = []
+    opcua: list[DeviceServer] = []  # with --protocol opcua
+    tasks: list[asyncio.Task[None]] = []
+    if args.protocol == "opcua":
+        logging.getLogger("asyncua").setLevel(logging.ERROR)
+
+    async def listen(name: str, handler: Handler, port: int) -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", port)
+        servers.append(server)
+        ports[name] = server.sockets[0].getsockname()[1]
+
+    if args.device == "camera":
+        camera = CameraSim(rates, args.seed, args.disconnect_after)
+        if args.symbols:  # load the decoder before the first pack arrives
+            _decode_image(_render("0100312345678906211"), damage=False)
+        await listen("conveyor", camera.conveyor, args.conveyor_port)
+        if args.protocol == "opcua":
+            opcua.append(await DeviceServer.start("127.0.0.1", args.port, camera=True))
+            tasks.append(asyncio.create_task(camera.inspect_to(opcua[-1])))
+            ports["camera"] = opcua[-1].port
+        else:
+            await listen("camera", camera.handle, args.port)
+    elif args.device == "printer":
+        host, _, port = args.conveyor.rpartition(":")
+        printer = PrinterSim(
+            rates,
+            args.seed,
+            args.disconnect_after,
+            args.dialect,
+            (host, int(port)),
+            args.symbols,
+            args.rate,
         )
-    )
-    ports = await simulator.start()
+        if args.symbols:  # load the renderer before the first print command
+            _render("0100312345678906211")
+        await printer.connect_conveyor()
+        await listen("printer", printer.handle, args.port)
+    else:
+        gate = GateSim(args.seed, args.disconnect_after, args.unconfirmed_reject_rate)
+        if args.protocol == "opcua":
+            gate.opcua = await DeviceServer.start(
+                "127.0.0.1", args.port, on_reject=gate.reject_opcua
+            )
+            opcua.append(gate.opcua)
+            ports["gate"] = gate.opcua.port
+        else:
+            await listen("gate", gate.handle, args.port)
+    text = json.dumps(ports)
     if args.ready_file:
         tmp = Path(args.ready_file).with_suffix(".tmp")
-        tmp.write_text(json.dumps(ports))
+        tmp.write_text(text)
         tmp.replace(args.ready_file)
     else:
-        print(json.dumps(ports), flush=True)
+        print(text, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await simulator.close()
+    for server in servers:
+        server.close()
+    for task in tasks:
+        task.cancel()
+    for device in opcua:
+        await device.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Packaging-line device simulators (loopback)")
-    parser.add_argument("--fault-rate", type=float, default=0.01)
+    parser = argparse.ArgumentParser(description="Packaging-line device simulator (loopback)")
+    parser.add_argument("device", choices=["printer", "camera", "gate"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--conveyor-port", type=int, default=0, help="camera: conveyor input")
+    parser.add_argument(
+        "--conveyor", default="", help="printer: HOST:PORT of the camera's conveyor"
+    )
+    parser.add_argument("--dialect", choices=["jsonl", "textcmd"], default="jsonl")
+    parser.add_argument(
+        "--protocol", choices=["jsonl", "opcua"], default="jsonl", help="camera, gate: protocol"
+    )
+    parser.add_argument("--faults", default="", help="e.g. misprint=0.003,camera_timeout=0.001")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--rate", type=float, default=0.0, help="printer: units/min (0 = max)")
+    parser.add_argument("--symbols", action="store_true", help="render and decode DataMatrix")
+    parser.add_argument("--disconnect-after", type=int, default=0)
     parser.add_argument("--unconfirmed-reject-rate", type=float, default=0.0)
     parser.add_argument("--ready-file", help="write the chosen ports here as JSON")
     asyncio.run(_serve(parser.parse_args(argv)))

@@ -12,7 +12,7 @@ from dagster import (
     asset,
 )
 
-from epcis.from_warehouse import render_batch_epcis_12
+from epcis.from_warehouse import render_batch_epcis_12, render_pending_decommissions
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox
 
 work_order_partitions = DynamicPartitionsDefinition(name="work_orders")
@@ -56,5 +56,29 @@ def epcis_batch_document(
             "cases": document.cases,
             "pallets": document.pallets,
             "events": document.stats.events,
+        }
+    )
+
+
+@asset(
+    deps=[AssetKey("serial_status_history"), *EPCIS_INPUTS],
+    group_name="epcis",
+    owners=["team:serialization"],
+    kinds={"xml"},
+    automation_condition=AutomationCondition.eager(),
+)
+def epcis_decommission_documents(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, epcis_outbox: EpcisOutbox
+) -> MaterializeResult[None]:
+    """EPCIS 1.2 documents of post-line decommissionings (serialtrace serials decommission),
+    one per request not rendered yet, validated against the official XSD."""
+    documents = render_pending_decommissions(Path(warehouse.path), epcis_outbox.folder)
+    for document in documents:
+        context.log.info(f"wrote {document.path} ({document.decommissioned} units)")
+    return MaterializeResult(
+        metadata={
+            "documents": len(documents),
+            "decommissioned_units": sum(d.decommissioned for d in documents),
+            "paths": MetadataValue.json([str(d.path) for d in documents]),
         }
     )

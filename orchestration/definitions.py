@@ -14,10 +14,10 @@ import dagster as dg
 from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import epcis_batch_document
+from orchestration.assets import epcis_batch_document, epcis_decommission_documents
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
-from orchestration.sensors import new_line_data_sensor
+from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
 from serialtrace.settings import Home, resolve_home
 
 WAREHOUSE_JOB = "warehouse_job"
@@ -34,9 +34,9 @@ def build_definitions(home: Home) -> Definitions:
     )
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     return Definitions(
-        assets=[warehouse_models, epcis_batch_document],
+        assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
         jobs=[warehouse_job, epcis_job],
-        sensors=[new_line_data_sensor],
+        sensors=[new_line_data_sensor, new_lifecycle_events_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(TRANSFORMS_DIR),

@@ -33,3 +33,25 @@ def new_line_data_sensor(context: SensorEvaluationContext, raw_zone: RawZone) ->
         dynamic_partitions_requests=[work_order_partitions.build_add_request(new)] if new else [],
         cursor=json.dumps(sorted(seen | set(new))),
     )
+
+
+def lifecycle_event_files(raw: Path) -> list[str]:
+    """Names of the lifecycle event files (decommissioning, batch close) in the raw zone."""
+    folder = raw / "lifecycle" / "events"
+    return sorted(p.name for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+
+@sensor(job_name="warehouse_job", minimum_interval_seconds=30)
+def new_lifecycle_events_sensor(
+    context: SensorEvaluationContext, raw_zone: RawZone
+) -> SensorResult:
+    """New lifecycle events recorded outside the line: rebuild the warehouse (the
+    decommission EPCIS documents follow through their automation condition)."""
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    new = [name for name in lifecycle_event_files(Path(raw_zone.path)) if name not in seen]
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"lifecycle-{new[-1]}-{len(seen) + len(new)}")]
+        if new
+        else [],
+        cursor=json.dumps(sorted(seen | set(new))),
+    )

@@ -63,10 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     from serialtrace.gs1.cli import add_gs1_commands
 
     add_gs1_commands(sub)
-    for choice in sub.choices.values():  # subcommands registered by other modules
+    from serialtrace.serials.cli import add_serials_commands
+
+    add_serials_commands(sub)
+    from line_bridge.cli import add_line_commands
+
+    add_line_commands(sub)
+    # after any `serials` command registered above: joins it, or creates it when absent
+    from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
+
+    add_lifecycle_commands(serials_subparsers(sub))
+    _add_home_everywhere(sub)
+    return parser
+
+
+def _add_home_everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Every (nested) subcommand registered by other modules accepts ``--home`` too."""
+    for choice in sub.choices.values():
         if not any("--home" in a.option_strings for a in choice._actions):
             choice.add_argument("--home", default=argparse.SUPPRESS, help="home folder")
-    return parser
+        for action in choice._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_home_everywhere(action)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -19,12 +19,16 @@ from typing import Any
 import duckdb
 
 from ingest.masterdata import land_allocations, land_masterdata
-from line_bridge.bridge import Batch, BatchResult, Endpoint, LineConfig
-from line_bridge.runner import HOST, run_simulated_batch
+from line_bridge.bridge import Batch, BatchResult
+from line_bridge.linefile import parse_line_file
+from line_bridge.runner import SimulatorOptions, run_simulated_batch
+from line_bridge.simulator import FaultRates
 from serialtrace.config import DemoConfig, load_demo_config
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.keys import make_sscc
-from serialtrace.serials.ledger import Pool, SerialLedger
+from serialtrace.lifecycle.batch_close import close_batch
+from serialtrace.serials.ledger import SerialLedger
+from serialtrace.serials.pools import demo_pool
 from serialtrace.settings import Home
 
 Say = Callable[[str], None]
@@ -101,8 +105,9 @@ def run_demo(
 
         say(f"[2/5] allocating {units:,} randomized serials to {work_order_id}")
         pool = ledger.ensure_pool(
-            Pool(
+            demo_pool(  # checked against the market profile (serialtrace/markets/profiles/)
                 cfg.pool.pool_id,
+                cfg.company.company_id,
                 cfg.product.gtin,
                 cfg.pool.market,
                 cfg.pool.length,
@@ -124,15 +129,17 @@ def run_demo(
         lap("masterdata_and_allocation")
 
         say(f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
-        line = LineConfig(
-            line_id=cfg.work_order.line_id,
-            printer=Endpoint(HOST, 0),
-            camera=Endpoint(HOST, 0),
-            gate=Endpoint(HOST, 0),
-            grade_threshold=cfg.line.grade_threshold,
-            decision_budget_ms=cfg.line.decision_budget_ms,
-            case_size=cfg.work_order.case_size,
-            pallet_size=cfg.work_order.pallet_size,
+        line = parse_line_file(
+            {
+                "line": {
+                    "id": cfg.work_order.line_id,
+                    "grade_threshold": cfg.line.grade_threshold,
+                    "decision_budget_ms": cfg.line.decision_budget_ms,
+                    "case_size": cfg.work_order.case_size,
+                    "pallet_size": cfg.work_order.pallet_size,
+                },
+                "devices": {kind: {"driver": "jsonl"} for kind in ("printer", "camera", "gate")},
+            }
         )
         batch = Batch(
             work_order_id, cfg.product.gtin, cfg.product.ndc, cfg.lot.lot, cfg.lot.expiry, serials
@@ -144,9 +151,9 @@ def run_demo(
                 f"{result.rejected:,} rejected  {result.units_per_minute:,.0f} units/min"
             )
 
-        line_result = run_simulated_batch(
-            line, batch, home.raw_line, new_sscc, cfg.line.fault_rate, seed, progress
-        )
+        simulated = SimulatorOptions(faults=FaultRates.spread(cfg.line.fault_rate), seed=seed)
+        line_result = run_simulated_batch(line, batch, home.raw_line, new_sscc, simulated, progress)
+        close_batch(home.raw, work_order_id)  # unprinted serials: retired, never reissued
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"

@@ -9,10 +9,16 @@ import pytest
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
+from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
 from serialtrace.settings import PROJECT_ROOT
 
 ARCHITECTURE = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
-SCHEMAS = {**STREAMS, **MASTERDATA_TABLES, "allocations": ALLOCATION_SCHEMA}
+SCHEMAS = {
+    **STREAMS,
+    **MASTERDATA_TABLES,
+    "allocations": ALLOCATION_SCHEMA,
+    **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
+}
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))

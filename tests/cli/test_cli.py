@@ -51,9 +51,16 @@ def test_dashboards_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
 
 def test_every_subcommand_accepts_home() -> None:
     parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    for name, choice in sub.choices.items():
-        assert any("--home" in a.option_strings for a in choice._actions), name
+
+    def check(parser: argparse.ArgumentParser, path: str) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            assert any("--home" in a.option_strings for a in parser._actions), path
+        for sub in subs:
+            for name, choice in sub.choices.items():
+                check(choice, f"{path} {name}")
+
+    check(parser, "serialtrace")
 
 
 def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

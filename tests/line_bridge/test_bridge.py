@@ -1,119 +1,145 @@
-"""The real bridge against the device simulators (a separate process) on loopback."""
+"""The real bridge and its production adapters against the device simulators, each in
+its own process, on loopback."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import date
-from itertools import count
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from line_bridge.bridge import Batch, Endpoint, LineBridge, LineConfig, LineHeldError
-from line_bridge.runner import HOST, run_simulated_batch, simulators
-from line_bridge.streams import LineStreams
-from serialtrace.gs1.keys import make_sscc
-
-GTIN = "00312345678906"
+from line_bridge.bridge import LineHeldError
+from line_bridge.runner import SimulatorOptions, run_batch, run_simulated_batch
+from line_bridge.simulator import FaultRates
+from tests.line_bridge.conftest import batch, line_file, sscc
 
 
-def _config(case_size: int = 10, pallet_size: int = 4) -> LineConfig:
-    nowhere = Endpoint(HOST, 0)
-    return LineConfig(
-        "LINE-T", nowhere, nowhere, nowhere, case_size=case_size, pallet_size=pallet_size
-    )
-
-
-def _batch(n: int) -> Batch:
-    return Batch(
-        "WO-T",
-        GTIN,
-        "12345-678-90",
-        "LOT1",
-        date(2028, 10, 31),
-        [f"{i:012d}" for i in range(1, n + 1)],
-    )
-
-
-def _sscc() -> Callable[[str], str]:
-    numbers = count(1)
-    return lambda level: make_sscc("0312345", 0 if level == "case" else 1, next(numbers))
-
-
-def _stream(raw: Path, name: str) -> str:
-    return f"read_parquet('{raw}/{name}/*/*.parquet')"
-
-
-def test_batch_streams_account_for_every_unit(tmp_path: Path) -> None:
-    raw = tmp_path / "line"
-    result = run_simulated_batch(_config(), _batch(400), raw, _sscc(), fault_rate=0.15, seed=7)
-    assert result.printed == 400
-    assert result.passed + result.rejected == 400
-    assert result.rejected > 20  # 15 % faults drawn
-    # every simulated fault shows up; a misprint may also decode to a serial that already
-    # passed, which the bridge rightly calls a duplicate
-    assert {"wrong_data", "unreadable", "low_grade"} <= set(result.reject_causes)
-    assert set(result.reject_causes) <= {"wrong_data", "unreadable", "low_grade", "duplicate"}
+def _query(raw: Path, sql: str) -> list[Any]:
     con = duckdb.connect()
+    for stream in ("print", "inspect", "reject", "aggregate", "line_state", "metrics"):
+        con.execute(
+            f"create view {stream}_s as select * from "
+            f"read_parquet('{raw}/{stream}/*/*.parquet', hive_partitioning = true)"
+        )
+    return con.execute(sql).fetchall()
+
+
+def test_every_fault_is_rejected_for_the_right_cause(raw_line: Path) -> None:
+    faults = FaultRates(
+        misprint=0.04, unreadable=0.04, low_grade=0.04, duplicate_read=0.04, camera_timeout=0.03
+    )
+    result = run_simulated_batch(
+        line_file(decision_budget_ms=300),
+        batch(500),
+        raw_line,
+        sscc(),
+        SimulatorOptions(faults=faults, seed=5),
+    )
+    assert result.printed == 500 and result.passed + result.rejected == 500
+    assert set(result.reject_causes) == {
+        "wrong_data",
+        "unreadable",
+        "low_grade",
+        "duplicate",
+        "timeout",
+    }
 
     def q(sql: str) -> list[Any]:
-        return con.execute(sql).fetchall()
+        return _query(raw_line, sql)
 
-    assert q(f"select count(*), count(distinct serial) from {_stream(raw, 'print')}") == [
-        (400, 400)
-    ]
-    assert q(f"select count(distinct seq) from {_stream(raw, 'inspect')}") == [(400,)]
-    fails = q(f"select expected_serial, cause from {_stream(raw, 'inspect')} where outcome='fail'")
-    rejects = q(f"select serial, cause from {_stream(raw, 'reject')} where confirmed")
-    assert sorted(fails) == sorted(rejects)
-    items = q(f"select child_serial from {_stream(raw, 'aggregate')} where child_level='item'")
-    passed = q(f"select expected_serial from {_stream(raw, 'inspect')} where outcome='pass'")
+    assert q("select count(*), count(distinct serial) from print_s") == [(500, 500)]
+    assert q("select count(distinct seq) from inspect_s") == [(500,)]
+    fails = q("select expected_serial, cause from inspect_s where outcome = 'fail'")
+    rejects = q("select serial, cause from reject_s where confirmed")
+    assert sorted(fails) == sorted(rejects) and len(fails) == result.rejected
+    items = q("select child_serial from aggregate_s where child_level = 'item'")
+    passed = q("select expected_serial from inspect_s where outcome = 'pass'")
     assert sorted(items) == sorted(passed)
-    assert len({s for (s,) in items}) == result.passed
-    cases = q(
-        f"select count(distinct parent_sscc) from {_stream(raw, 'aggregate')} "
-        "where parent_level='case'"
-    )
-    assert cases == [(result.cases,)] and result.cases == -(-result.passed // 10)
-    # every failed inspection says why: the decoded data differs, or the grade, or nothing read
-    rows = q(
-        f"select cause, decoded_payload is null, grade_value from {_stream(raw, 'inspect')} "
-        "where outcome='fail'"
-    )
-    for cause, nothing, grade in rows:
-        assert (cause == "unreadable") == nothing
-        if cause == "low_grade":
-            assert grade < 1.5
-
-
-def test_unconfirmed_reject_holds_the_line(tmp_path: Path) -> None:
-    async def go(ports: dict[str, int]) -> None:
-        cfg = replace(
-            _config(),
-            printer=Endpoint(HOST, ports["printer"]),
-            camera=Endpoint(HOST, ports["camera"]),
-            gate=Endpoint(HOST, ports["gate"]),
-        )
-        bridge = LineBridge(cfg, LineStreams(tmp_path, "WO-T", "LINE-T"), _sscc())
-        await bridge.run(_batch(300))
-
-    with (
-        simulators(fault_rate=0.3, seed=3, unconfirmed_reject_rate=1.0) as ports,
-        pytest.raises(LineHeldError, match="not confirmed"),
+    # why each unit was rejected can be read from the stream
+    for cause, decoded, decoded_serial, expected, grade in q(
+        "select cause, decoded_payload, decoded_serial, expected_serial, grade_value "
+        "from inspect_s where outcome = 'fail'"
     ):
-        asyncio.run(go(ports))
-    # the unconfirmed reject is on record, not lost
-    con = duckdb.connect()
-    rows = con.execute(f"select confirmed from {_stream(tmp_path, 'reject')}").fetchall()
-    assert (False,) in rows
+        if cause in ("unreadable", "timeout"):
+            assert decoded is None
+        elif cause == "low_grade":
+            assert grade < 1.5 and decoded_serial == expected
+        elif cause in ("wrong_data", "duplicate"):
+            assert decoded_serial != expected
+    states = [s for (s,) in q("select to_state from line_state_s order by changed_at")]
+    assert states == ["starting", "execute", "completing", "complete"]
+    assert q("select max(printed) from metrics_s") == [(500,)]
 
 
-def test_unreachable_device_is_a_clear_error(tmp_path: Path) -> None:
-    cfg = _config()  # port 0: nothing listens there
-    bridge = LineBridge(cfg, LineStreams(tmp_path, "WO-T", "LINE-T"), _sscc())
-    with pytest.raises(LineHeldError, match="cannot reach the printer"):
-        asyncio.run(bridge.run(_batch(5)))
+def test_second_printer_dialect_drives_the_same_line(raw_line: Path) -> None:
+    result = run_simulated_batch(
+        line_file(printer="textcmd"),
+        batch(120),
+        raw_line,
+        sscc(),
+        SimulatorOptions(faults=FaultRates(misprint=0.1), seed=2),
+    )
+    assert result.printed == 120 and result.reject_causes.keys() <= {"wrong_data", "duplicate"}
+    assert result.rejected > 0
+
+
+def test_real_datamatrix_symbols_round_trip(raw_line: Path) -> None:
+    result = run_simulated_batch(
+        line_file(),
+        batch(60),
+        raw_line,
+        sscc(),
+        SimulatorOptions(faults=FaultRates(unreadable=0.15), seed=4, symbols=True),
+    )
+    assert result.printed == 60 and result.rejected >= 1
+    assert set(result.reject_causes) == {"unreadable"}
+    rows = _query(
+        raw_line,
+        "select count(*) from inspect_s where outcome = 'pass' "
+        "and decoded_payload = (select payload from print_s p "
+        "where p.seq = inspect_s.seq)",
+    )
+    assert rows == [(result.passed,)]
+
+
+def test_unconfirmed_reject_holds_the_line_and_nothing_is_lost(raw_line: Path) -> None:
+    options = SimulatorOptions(
+        faults=FaultRates(unreadable=0.2), seed=3, unconfirmed_reject_rate=1.0
+    )
+    with pytest.raises(LineHeldError, match="not confirmed"):
+        run_simulated_batch(line_file(), batch(300), raw_line, sscc(), options)
+
+    def q(sql: str) -> list[Any]:
+        return _query(raw_line, sql)
+
+    assert ("held",) in q("select to_state from line_state_s")
+    assert (False,) in q("select confirmed from reject_s")
+    # every serial sent to the printer has exactly one outcome, units in flight retired
+    commanded = q("select count(*) from print_s")[0][0]
+    outcomes = q("select count(*), count(distinct seq) from inspect_s")[0]
+    assert outcomes == (commanded, commanded)
+    assert q(
+        "select count(*) from inspect_s i where outcome = 'fail' and not exists "
+        "(select 1 from reject_s r where r.seq = i.seq)"
+    ) == [(0,)]
+
+
+def test_device_disconnect_holds_then_resumes(raw_line: Path) -> None:
+    options = SimulatorOptions(seed=1, camera_disconnect_after=50)
+    result = run_simulated_batch(line_file(), batch(200), raw_line, sscc(), options)
+    assert result.printed == 200 and result.passed + result.rejected == 200
+    reasons = _query(raw_line, "select to_state, reason from line_state_s order by changed_at")
+    held = [r for s, r in reasons if s == "held"]
+    assert held and "CAM-T disconnected" in held[0]
+    assert any(s == "execute" and "reconnected" in r for s, r in reasons)
+
+
+def test_unreachable_device_is_a_clear_error(raw_line: Path) -> None:
+    with pytest.raises(LineHeldError, match="cannot reach the"):
+        run_batch(
+            line_file().with_ports({"printer": 1, "camera": 1, "gate": 1}),
+            batch(5),
+            raw_line,
+            sscc(),
+        )

@@ -6,6 +6,7 @@ and the folder layout the dbt sources expect::
     <root>/line/<stream>/work_order=<WO>/part-00000.parquet     (print, inspect, reject, aggregate)
     <root>/masterdata/<table>/part-00000.parquet                (companies, locations, ...)
     <root>/serials/allocations/work_order=<WO>/part-00000.parquet
+    <root>/lifecycle/events/part-00000.parquet                  (only when there are events)
 
 Use :func:`demo_raw_zone` for the standard scenario (two work orders run on two lines
 and one not started: 115 allocated and 101 printed units, rejects of every cause,
@@ -29,6 +30,7 @@ import pyarrow.parquet as pq
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
+from serialtrace.lifecycle.schema import LIFECYCLE_EVENT_SCHEMA
 
 Row = dict[str, Any]
 
@@ -68,6 +70,9 @@ class RawZone:
     line: dict[str, dict[str, list[Row]]] = field(
         default_factory=lambda: {stream: {} for stream in STREAMS}
     )
+    # lifecycle events recorded outside the line; no file at all when empty, as in a home
+    # where nothing was decommissioned yet
+    lifecycle: list[Row] = field(default_factory=list)
 
     def work_order_ids(self) -> list[str]:
         return [row["work_order_id"] for row in self.masterdata["work_orders"]]
@@ -97,6 +102,9 @@ class RawZone:
                 rows = self.line[stream].get(work_order_id, [])
                 folder = root / "line" / stream / f"work_order={work_order_id}"
                 _write(folder / "part-00000.parquet", rows, schema)
+        if self.lifecycle:
+            path = root / "lifecycle" / "events" / "part-00000.parquet"
+            _write(path, self.lifecycle, LIFECYCLE_EVENT_SCHEMA)
         return root
 
 

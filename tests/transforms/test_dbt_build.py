@@ -229,7 +229,7 @@ def test_docs_generate_documents_every_model_and_column(
     catalog = json.loads((run.target_dir / "catalog.json").read_text())
     missing: list[str] = []
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    assert len(models) == 19
+    assert len(models) == 23
     for node in models:
         if not node["description"].strip():
             missing.append(node["name"])
@@ -240,3 +240,48 @@ def test_docs_generate_documents_every_model_and_column(
             if column.lower() not in documented:
                 missing.append(f"{node['name']}.{column}")
     assert missing == []
+
+
+def test_lifecycle_source_without_files_is_empty_with_the_contract_columns(
+    built_warehouse: BuiltWarehouse,
+) -> None:
+    """No lifecycle event recorded (the folder does not even exist): the staging model is
+    an empty relation with the contract's columns and types, and every serial keeps its
+    line status."""
+    from serialtrace.lifecycle.schema import LIFECYCLE_EVENT_SCHEMA
+
+    assert not (built_warehouse.raw_dir / "lifecycle").exists()
+    assert query(built_warehouse.path, "select count(*) from stg_lifecycle__events") == [(0,)]
+    columns = dict(
+        query(
+            built_warehouse.path,
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'stg_lifecycle__events'",
+        )
+    )
+    renamed = {"source": "event_source"}
+    for field in LIFECYCLE_EVENT_SCHEMA:
+        timestamp = str(field.type).startswith("timestamp")
+        expected = "TIMESTAMP WITH TIME ZONE" if timestamp else "VARCHAR"
+        assert columns[renamed.get(field.name, field.name)] == expected, field.name
+    assert query(
+        built_warehouse.path,
+        "select count(*) from serial_lifecycle "
+        "where status_source <> 'line' or status is distinct from line_status",
+    ) == [(0,)]
+
+
+def test_status_history_tells_every_line_change(built_warehouse: BuiltWarehouse) -> None:
+    rows = query(
+        built_warehouse.path,
+        "select origin, from_status, to_status, count(*) from serial_status_history "
+        "group by all order by all",
+    )
+    assert rows == [
+        ("allocation", None, "allocated", 115),
+        ("line", "aggregated", "commissioned", 3),  # rework: moved, reworked, sampled
+        ("line", "allocated", "printed", 101),
+        ("line", "commissioned", "aggregated", 93),  # 91 packed + 2 packed again
+        ("line", "printed", "commissioned", 91),
+        ("line", "printed", "decommissioned", 10),
+    ]

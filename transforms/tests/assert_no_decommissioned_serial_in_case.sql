@@ -1,4 +1,5 @@
--- Invariant: a unit rejected at the line is never inside a case.
+-- Invariant: a unit rejected at the line is never inside a case. (Product decommissioned
+-- after the line, e.g. a destroyed pallet, stays where it was packed.)
 with
 
 serials as (
@@ -9,9 +10,9 @@ serials as (
 
 select
     unit_key,
-    status_reason,
+    line_status_reason,
     case_sscc
 
 from serials
-where status = 'decommissioned'
+where line_status = 'decommissioned'
     and case_sscc is not null

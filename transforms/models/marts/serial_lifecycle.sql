@@ -1,118 +1,63 @@
--- One row per allocated serial and where it stands now.
--- Status precedence: not printed -> allocated; failed inspection -> decommissioned
--- (rejected_at_line:<cause>); passed and in a case -> aggregated; passed -> commissioned.
--- 'printed' (printed, no inspection outcome) cannot survive a passing build: the
--- invariant test assert_every_printed_unit_has_outcome fails first.
+-- One row per allocated serial and where it stands now: the status the line left it
+-- in (int_serials_line_status), unless a lifecycle event recorded outside the line
+-- (decommissioning, batch close) was applied since: then the latest applied event wins
+-- and status_reason carries its reason.
 with
 
-allocations as (
+line as (
 
-    select * from {{ ref('stg_serials__allocations') }}
-
-),
-
-units as (
-
-    select * from {{ ref('int_units_inspected') }}
+    select * from {{ ref('int_serials_line_status') }}
 
 ),
 
-item_links as (
-
-    select * from {{ ref('aggregation_hierarchy') }}
-    where child_level = 'item'
-
-),
-
-work_orders as (
-
-    select * from {{ ref('stg_masterdata__work_orders') }}
-
-),
-
-joined as (
-
-    select
-        allocations.gtin,
-        allocations.serial,
-        allocations.lot,
-        allocations.expiry,
-        allocations.work_order_id,
-        allocations.pool_id,
-        allocations.allocated_at,
-        coalesce(units.line_id, work_orders.line_id) as line_id,
-        units.seq,
-        units.printed_at,
-        units.inspected_at,
-        units.outcome,
-        units.reject_cause,
-        units.rejected_at,
-        item_links.parent_sscc as case_sscc,
-        item_links.pallet_sscc,
-        item_links.aggregated_at
-
-    from allocations
-    left join units
-        on allocations.gtin = units.gtin
-        and allocations.serial = units.serial
-    left join item_links
-        on allocations.gtin = item_links.child_gtin
-        and allocations.serial = item_links.child_serial
-    left join work_orders
-        on allocations.work_order_id = work_orders.work_order_id
-
-),
-
-statused as (
+latest_event as (
 
     select
         *,
-        case
-            when seq is null then 'allocated'
-            when outcome = 'fail' then 'decommissioned'
-            when outcome = 'pass' and case_sscc is not null then 'aggregated'
-            when outcome = 'pass' then 'commissioned'
-            else 'printed'
-        end as status
+        row_number() over (partition by unit_key order by event_order desc) as recency_rank
 
-    from joined
+    from {{ ref('int_lifecycle_events_replayed') }}
+    where is_applied
 
 ),
 
 final as (
 
     select
-        '(01)' || gtin || '(21)' || serial as unit_key,
-        gtin,
-        serial,
-        lot,
-        expiry,
-        work_order_id,
-        line_id,
-        pool_id,
-        seq,
-        allocated_at,
-        printed_at,
-        inspected_at,
-        outcome,
-        reject_cause,
-        status,
+        line.unit_key,
+        line.gtin,
+        line.serial,
+        line.lot,
+        line.expiry,
+        line.work_order_id,
+        line.line_id,
+        line.pool_id,
+        line.seq,
+        line.allocated_at,
+        line.printed_at,
+        line.inspected_at,
+        line.outcome,
+        line.reject_cause,
+        coalesce(latest_event.to_status, line.status) as status,
         case
-            when status = 'decommissioned'
-                then 'rejected_at_line:' || coalesce(reject_cause, 'unknown')
-            when status = 'printed' then 'awaiting_inspection'
+            when latest_event.event_id is not null then latest_event.reason
+            else line.status_reason
         end as status_reason,
-        case_sscc,
-        pallet_sscc,
-        case status
-            when 'allocated' then allocated_at
-            when 'decommissioned' then rejected_at
-            when 'aggregated' then aggregated_at
-            when 'commissioned' then inspected_at
-            else printed_at
-        end as status_at
+        line.case_sscc,
+        line.pallet_sscc,
+        coalesce(latest_event.occurred_at, line.status_at) as status_at,
+        case when latest_event.event_id is null then 'line' else 'lifecycle' end
+            as status_source,
+        latest_event.event_id as status_event_id,
+        latest_event.recorded_by as status_recorded_by,
+        line.status as line_status,
+        line.status_reason as line_status_reason,
+        line.status_at as line_status_at
 
-    from statused
+    from line
+    left join latest_event
+        on line.unit_key = latest_event.unit_key
+        and latest_event.recency_rank = 1
 
 )
 

@@ -20,7 +20,10 @@ renamed as (
         payload,
         hri,
         commanded_at as print_commanded_at,
-        acknowledged_at as printed_at
+        -- a unit in flight when the line stopped may lack the printer's acknowledgement:
+        -- it counts as printed at its command time, and is flagged
+        coalesce(acknowledged_at, commanded_at) as printed_at,
+        acknowledged_at is not null as printer_acknowledged
 
     from source
 

@@ -1,0 +1,132 @@
+"""`serialtrace line run|simulate`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from line_bridge.bridge import BatchResult, ProgressCallback
+from line_bridge.linefile import load_line_file
+from line_bridge.orders import load_order, sscc_source
+from line_bridge.runner import SimulatorOptions, run_batch, run_simulated_batch, simulators
+from line_bridge.simulator import FaultRates
+from serialtrace.errors import ValidationError
+from serialtrace.serials.ledger import SerialLedger
+from serialtrace.settings import resolve_home
+
+
+def _faults(text: str) -> FaultRates:
+    try:
+        return FaultRates.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_line_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    line = sub.add_parser("line", help="run a packaging line or its simulators")
+    cmds = line.add_subparsers(dest="line_command", required=True)
+
+    run = cmds.add_parser("run", help="run the line bridge for one work order")
+    run.add_argument("--line", required=True, type=Path, help="line file (TOML)")
+    run.add_argument("--order", required=True, help="work order id")
+    run.add_argument("--simulate", action="store_true", help="start device simulators too")
+    run.add_argument(
+        "--faults",
+        type=_faults,
+        default=FaultRates.spread(0.01),
+        help="simulated faults, e.g. misprint=0.003,camera_timeout=0.001",
+    )
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--symbols", action="store_true", help="simulate real DataMatrix symbols")
+    run.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="simulated line speed, units/min (0 = as fast as the bridge allows)",
+    )
+    run.add_argument("--json", action="store_true", help="print the batch figures as JSON")
+    run.set_defaults(func=_run)
+
+    sim = cmds.add_parser("simulate", help="start printer, camera and gate simulators")
+    sim.add_argument("--faults", type=_faults, default=FaultRates.spread(0.01))
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--dialect", choices=["jsonl", "textcmd"], default="jsonl")
+    sim.add_argument("--symbols", action="store_true")
+    sim.add_argument("--rate", type=float, default=0.0, help="units/min (0 = as fast as possible)")
+    sim.set_defaults(func=_simulate)
+
+
+def _progress(total: int) -> ProgressCallback:
+    def show(result: BatchResult) -> None:
+        print(
+            f"{result.printed:>9,} / {total:,} printed  {result.passed:,} passed  "
+            f"{result.rejected:,} rejected  {result.units_per_minute:,.0f} units/min",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
+    home = resolve_home(getattr(args, "home", None)).ensure()
+    line = load_line_file(args.line)
+    order = load_order(home.raw, args.order)
+    if (order.case_size, order.pallet_size) != (line.line.case_size, line.line.pallet_size):
+        raise ValidationError(
+            "line file",
+            f"case/pallet size {line.line.case_size}/{line.line.pallet_size} differs "
+            f"from work order {args.order}: {order.case_size}/{order.pallet_size}",
+        )
+    with SerialLedger(home.serial_ledger) as ledger:
+        new_sscc = sscc_source(
+            ledger,
+            order.company_prefix,
+            len(order.batch.serials),
+            order.case_size,
+            order.pallet_size,
+        )
+    progress = None if args.json else _progress(len(order.batch.serials))
+    if args.simulate:
+        options = SimulatorOptions(
+            faults=args.faults, seed=args.seed, symbols=args.symbols, rate_per_min=args.rate
+        )
+        result = run_simulated_batch(line, order.batch, home.raw_line, new_sscc, options, progress)
+    else:
+        result = run_batch(line, order.batch, home.raw_line, new_sscc, progress)
+    if args.json:
+        print(json.dumps(result.summary()))
+        return 0
+    causes = ", ".join(f"{k} {v:,}" for k, v in sorted(result.reject_causes.items())) or "none"
+    print(
+        f"{args.order}: printed {result.printed:,}, passed {result.passed:,}, rejected "
+        f"{result.rejected:,} ({causes}), cases {result.cases:,}, pallets {result.pallets:,}, "
+        f"{result.units_per_minute:,.0f} units/min"
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    options = SimulatorOptions(
+        faults=args.faults,
+        seed=args.seed,
+        printer_dialect=args.dialect,
+        symbols=args.symbols,
+        rate_per_min=args.rate,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with simulators(options) as ports:
+        print("Simulators running on 127.0.0.1 (Ctrl-C stops). Line file devices:")
+        for kind, port in ports.items():
+            driver = args.dialect if kind == "printer" else "jsonl"
+            print(f'[devices.{kind}]\ndriver = "{driver}"\nhost = "127.0.0.1"\nport = {port}\n')
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0

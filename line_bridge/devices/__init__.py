@@ -1,0 +1,1 @@
+"""Device adapters: one small interface per device kind, one file per vendor dialect."""

@@ -1,0 +1,93 @@
+"""Devices speaking the Serialtrace JSON-lines protocol (docs/line-protocol.md)."""
+
+from __future__ import annotations
+
+from line_bridge.devices.base import (
+    EventSink,
+    InspectionResult,
+    PrintAck,
+    PrintJob,
+    RejectConfirmation,
+)
+from line_bridge.devices.tcp import TcpLink
+from line_bridge.protocol import ProtocolError, decode, encode
+
+
+class _JsonDevice:
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        self.link = TcpLink(name, host, port, self._on_line)
+        self._sink: EventSink | None = None
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        await self.link.start(sink)
+
+    async def close(self) -> None:
+        await self.link.close()
+
+    def _emit(self, line: bytes) -> None:
+        raise NotImplementedError
+
+    def _on_line(self, line: bytes) -> None:
+        try:
+            self._emit(line)
+        except (ProtocolError, KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"{self.name}: unusable message {line[:80]!r}: {exc}") from exc
+
+
+class JsonPrinter(_JsonDevice):
+    """driver = "jsonl" for a printer."""
+
+    def print(self, job: PrintJob) -> bool:
+        message = {
+            "cmd": "print",
+            "seq": job.seq,
+            "serial": job.serial,
+            "payload": job.payload,
+            "hri": list(job.hri),
+        }
+        return self.link.send(encode(message))
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        message = decode(line)
+        if message.get("type") == "ack":
+            self._sink(PrintAck(self.name, int(message["seq"]), True))
+        else:
+            seq = int(message.get("seq", -1))
+            self._sink(PrintAck(self.name, seq, False, str(message.get("reason", message))))
+
+
+class JsonCamera(_JsonDevice):
+    """driver = "jsonl" for a camera."""
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        m = decode(line)
+        if m.get("type") != "inspect":
+            raise ProtocolError(f"not an inspection result: {m}")
+        grade_value = m.get("grade_value")
+        self._sink(
+            InspectionResult(
+                device=self.name,
+                trigger=int(m["trigger"]),
+                decoded=m.get("decoded"),
+                grade=m.get("grade"),
+                grade_value=None if grade_value is None else float(grade_value),
+                readable=bool(m.get("readable")),
+            )
+        )
+
+
+class JsonRejectGate(_JsonDevice):
+    """driver = "jsonl" for a reject gate."""
+
+    def reject(self, seq: int) -> bool:
+        return self.link.send(encode({"cmd": "reject", "seq": seq}))
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        m = decode(line)
+        confirmed = m.get("type") == "ack" and bool(m.get("confirmed"))
+        self._sink(RejectConfirmation(self.name, int(m["seq"]), confirmed))

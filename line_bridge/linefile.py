@@ -1,0 +1,153 @@
+"""The line file: one packaging line's devices, addresses and rules (TOML).
+
+[line]
+id = "LINE-1"
+artwork = "us-dscsa"          # human-readable layout: us-dscsa | eu-fmd
+grade_threshold = 1.5         # ISO/IEC 15415 grade C
+decision_budget_ms = 500
+reject_budget_ms = 2000
+case_size = 20
+pallet_size = 40
+
+[devices.printer]
+driver = "jsonl"              # jsonl | textcmd
+host = "127.0.0.1"
+port = 9100
+
+[devices.camera]
+driver = "jsonl"              # jsonl | opcua
+host = "127.0.0.1"
+port = 9101
+
+[devices.gate]
+driver = "jsonl"              # jsonl | opcua
+host = "127.0.0.1"
+port = 9102
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from line_bridge.artwork import ARTWORK
+from line_bridge.bridge import LineConfig
+from line_bridge.devices.base import Camera, Printer, RejectGate
+from line_bridge.devices.jsonl import JsonCamera, JsonPrinter, JsonRejectGate
+from line_bridge.devices.textcmd import TextPrinter
+from serialtrace.errors import ConfigurationError, ValidationError
+
+PRINTER_DRIVERS = {"jsonl": JsonPrinter, "textcmd": TextPrinter}
+CAMERA_DRIVERS: dict[str, Any] = {"jsonl": JsonCamera}
+GATE_DRIVERS: dict[str, Any] = {"jsonl": JsonRejectGate}
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str
+    driver: str
+    host: str
+    port: int
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineFile:
+    line: LineConfig
+    printer: DeviceConfig
+    camera: DeviceConfig
+    gate: DeviceConfig
+
+    def with_ports(self, ports: dict[str, int], host: str = "127.0.0.1") -> LineFile:
+        """The same line with its devices at other loopback ports (simulators)."""
+        return replace(
+            self,
+            printer=replace(self.printer, host=host, port=ports["printer"]),
+            camera=replace(self.camera, host=host, port=ports["camera"]),
+            gate=replace(self.gate, host=host, port=ports["gate"]),
+        )
+
+    def devices(self) -> tuple[Printer, Camera, RejectGate]:
+        def build(cfg: DeviceConfig, drivers: dict[str, Any]) -> Any:
+            return drivers[cfg.driver](cfg.name, cfg.host, cfg.port, **cfg.options)
+
+        return (
+            build(self.printer, PRINTER_DRIVERS),
+            build(self.camera, CAMERA_DRIVERS),
+            build(self.gate, GATE_DRIVERS),
+        )
+
+
+def _register_opcua() -> None:
+    try:
+        from line_bridge.devices.opcua import OpcUaCamera, OpcUaRejectGate
+    except ImportError:  # pragma: no cover - the OPC UA adapter ships with the package
+        return
+    CAMERA_DRIVERS["opcua"] = OpcUaCamera
+    GATE_DRIVERS["opcua"] = OpcUaRejectGate
+
+
+def _device(data: dict[str, Any], kind: str, drivers: dict[str, Any]) -> DeviceConfig:
+    section = data.get("devices", {}).get(kind)
+    if not isinstance(section, dict):
+        raise ValidationError(
+            f"devices.{kind}", "missing: every line needs a printer, camera, gate"
+        )
+    driver = str(section.get("driver", "jsonl"))
+    if driver not in drivers:
+        raise ValidationError(
+            f"devices.{kind}.driver", f"unknown driver {driver!r}; known: {', '.join(drivers)}"
+        )
+    port = section.get("port", 0)
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValidationError(f"devices.{kind}.port", "must be a TCP port (0-65535)")
+    options = {k: v for k, v in section.items() if k not in ("driver", "host", "port", "name")}
+    return DeviceConfig(
+        str(section.get("name", f"{kind}-1")),
+        driver,
+        str(section.get("host", "127.0.0.1")),
+        port,
+        options,
+    )
+
+
+def parse_line_file(data: dict[str, Any]) -> LineFile:
+    _register_opcua()
+    line = data.get("line")
+    if not isinstance(line, dict) or "id" not in line:
+        raise ValidationError("line.id", "every line file names its line")
+    artwork = str(line.get("artwork", "us-dscsa"))
+    if artwork not in ARTWORK:
+        raise ValidationError("line.artwork", f"unknown template {artwork!r}")
+    numbers: dict[str, Any] = {}
+    for key, low, high in (
+        ("grade_threshold", 0.0, 4.0),
+        ("decision_budget_ms", 1, 60_000),
+        ("reject_budget_ms", 1, 60_000),
+        ("print_budget_ms", 1, 600_000),
+        ("case_size", 1, 10_000),
+        ("pallet_size", 1, 10_000),
+        ("window", 1, 10_000),
+    ):
+        if key in line:
+            value = line[key]
+            if not isinstance(value, int | float) or not low <= value <= high:
+                raise ValidationError(f"line.{key}", f"must be between {low} and {high}")
+            numbers[key] = value
+    config = LineConfig(line_id=str(line["id"]), artwork=artwork, **numbers)
+    return LineFile(
+        config,
+        _device(data, "printer", PRINTER_DRIVERS),
+        _device(data, "camera", CAMERA_DRIVERS),
+        _device(data, "gate", GATE_DRIVERS),
+    )
+
+
+def load_line_file(path: Path) -> LineFile:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read line file {path}: {exc}") from exc
+    return parse_line_file(data)
