@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated faults")
     demo.set_defaults(func=_cmd_demo)
 
+    mat = sub.add_parser(
+        "materialize", parents=[common], help="build the warehouse and the EPCIS documents"
+    )
+    mat.add_argument(
+        "--select",
+        help="Dagster asset selection, e.g. 'key:serial_lifecycle+' (default: everything)",
+    )
+    mat.set_defaults(func=_cmd_materialize)
+
     dash = sub.add_parser("dashboards", parents=[common], help="serve the Streamlit app")
     dash.add_argument("--port", type=_port, default=8501)
     dash.add_argument("--address", default="127.0.0.1")
@@ -115,6 +124,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             ]
         )
     )
+    return 0
+
+
+def _cmd_materialize(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from orchestration.definitions import build_definitions
+    from orchestration.run import materialize
+
+    home = resolve_home(getattr(args, "home", None)).ensure()
+    log = home.logs / "materialize.log"
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    say(f"loading the asset graph of {home.root} (dbt log: {log})")
+    with log.open("a") as handle, contextlib.redirect_stdout(handle):
+        report = materialize(home, build_definitions(home), select=args.select, say=say)
+    print(f"materialized {len(report.assets)} assets in {report.seconds.get('warehouse', 0):.1f} s")
+    for path in report.epcis_documents:
+        print(f"  EPCIS  {path}")
     return 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -190,42 +189,13 @@ def run_demo(
 def materialize_batch(home: Home, work_order_id: str) -> Path:
     """Run the warehouse job, then the EPCIS job for the batch's partition, in process,
     recorded in the home's Dagster instance (so the Dagster UI shows the runs)."""
-    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
-    instance_yaml = home.dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():  # default storage in the folder; no telemetry calls out
-        instance_yaml.write_text("telemetry:\n  enabled: false\n")
-    from dagster import DagsterInstance
+    from orchestration.definitions import build_definitions
+    from orchestration.run import materialize
 
-    from orchestration.definitions import EPCIS_JOB, WAREHOUSE_JOB, build_definitions
-
-    defs = build_definitions(home)
-    # the full event log is in the Dagster instance (the UI shows it); keep the console quiet
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    with DagsterInstance.get() as instance:
-        warehouse = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=quiet
-        )
-        _raise_on_failure(warehouse, "warehouse build (dbt)")
-        instance.add_dynamic_partitions("work_orders", [work_order_id])
-        epcis = defs.resolve_job_def(EPCIS_JOB).execute_in_process(
-            instance=instance, partition_key=work_order_id, raise_on_error=False, run_config=quiet
-        )
-        _raise_on_failure(epcis, "EPCIS rendering")
-        meta = epcis.asset_materializations_for_node("epcis_batch_document")[0].metadata
-        return Path(str(meta["path"].value))
-
-
-def _raise_on_failure(result: Any, what: str) -> None:
-    if result.success:
-        return
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            while error.cause is not None and "SerialtraceError" not in error.cls_name:
-                error = error.cause
-            messages.append(error.message.strip().splitlines()[0])
-    raise SerialtraceError(f"{what} failed: {'; '.join(messages) or 'see the Dagster run log'}")
+    report = materialize(home, build_definitions(home), work_orders=[work_order_id])
+    if work_order_id not in report.batch_documents:
+        raise SerialtraceError(f"no EPCIS document was rendered for {work_order_id}")
+    return report.batch_documents[work_order_id]
 
 
 def _batch_summary(warehouse: Path, work_order_id: str) -> dict[str, Any]:
