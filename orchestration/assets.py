@@ -13,7 +13,9 @@ from dagster import (
 )
 
 from epcis.from_warehouse import render_batch_epcis_12, render_pending_decommissions
-from orchestration.resources import DuckDBWarehouse, EpcisOutbox
+from epcis.lineage import record_lineage
+from orchestration.dbt import dbt_project
+from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 
 work_order_partitions = DynamicPartitionsDefinition(name="work_orders")
 
@@ -39,7 +41,10 @@ EPCIS_INPUTS = [
     automation_condition=AutomationCondition.eager(),
 )
 def epcis_batch_document(
-    context: AssetExecutionContext, warehouse: DuckDBWarehouse, epcis_outbox: EpcisOutbox
+    context: AssetExecutionContext,
+    warehouse: DuckDBWarehouse,
+    epcis_outbox: EpcisOutbox,
+    raw_zone: RawZone,
 ) -> MaterializeResult[None]:
     """EPCIS 1.2 (GS1 US DSCSA profile) document of one batch: commissioning of passed
     units and containers, packing events, decommissioning of line rejects; validated
@@ -48,9 +53,17 @@ def epcis_batch_document(
         Path(warehouse.path), context.partition_key, epcis_outbox.folder
     )
     context.log.info(f"wrote {document.path} ({document.stats.bytes_written} bytes)")
+    sidecar = record_lineage(
+        Path(raw_zone.path).parent,
+        document.path,
+        [context.partition_key],
+        [key.path[-1] for key in EPCIS_INPUTS],
+        dbt_project.manifest_path,
+    )
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(document.path)),
+            "lineage": MetadataValue.path(str(sidecar)),
             "commissioned_units": document.commissioned,
             "decommissioned_units": document.decommissioned,
             "cases": document.cases,
