@@ -1,26 +1,44 @@
-"""Read-only queries of the warehouse for the dashboards."""
+"""Read-only queries of the warehouse for the dashboards (marts only, never the raw zone)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-REJECT_CAUSES = ("wrong_data", "unreadable", "low_grade", "timeout", "duplicate")
+from serialtrace.errors import SerialtraceError, ValidationError
+
+REJECT_CAUSES = (
+    "wrong_data",
+    "unreadable",
+    "low_grade",
+    "timeout",
+    "duplicate",
+    "in_flight_at_stop",
+)
 GRADES = ("grade_a", "grade_b", "grade_c", "grade_d", "grade_f")
+PAGE_SIZE = 200
+
+
+def _frame(warehouse: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        table = con.execute(sql, params or []).to_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def batch_quality(warehouse: Path) -> pl.DataFrame:
     """One row per batch, newest first (mart ``batch_quality``)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        table = con.sql(
-            "select * from batch_quality order by first_print_at desc nulls last"
-        ).to_arrow_table()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return _frame(
+        warehouse,
+        "select b.*, w.product_name from batch_quality b "
+        "left join dim_work_orders w using (work_order_id) "
+        "order by b.first_print_at desc nulls last",
+    )
 
 
 def reject_causes(batch: dict[str, Any]) -> pl.DataFrame:
@@ -33,3 +51,126 @@ def reject_causes(batch: dict[str, Any]) -> pl.DataFrame:
 def grade_distribution(batch: dict[str, Any]) -> pl.DataFrame:
     rows = [(g[-1].upper(), int(batch.get(g) or 0)) for g in GRADES]
     return pl.DataFrame(rows, schema=["grade", "units"], orient="row")
+
+
+def throughput(warehouse: Path, work_order_id: str, bucket_s: int = 10) -> pl.DataFrame:
+    """Units printed per minute over time, in buckets of ``bucket_s`` seconds."""
+    return _frame(
+        warehouse,
+        f"select time_bucket(interval '{int(bucket_s)} seconds', printed_at) as bucket_start, "
+        f"count(*) * 60.0 / {int(bucket_s)} as units_per_minute from serial_lifecycle "
+        "where work_order_id = ? and printed_at is not null group by all order by bucket_start",
+        [work_order_id],
+    )
+
+
+def reconciliation(warehouse: Path) -> pl.DataFrame:
+    """Per batch: planned vs allocated, printed, passed, rejected, decommissioned, with
+    every discrepancy spelled out."""
+    frame = _frame(
+        warehouse,
+        """
+        select b.work_order_id, b.lot, b.gtin, b.planned_quantity, b.allocated, b.printed,
+               b.passed, b.rejected,
+               count(*) filter (where s.status = 'decommissioned') as decommissioned,
+               count(*) filter (where s.status in ('commissioned', 'aggregated'))
+                   as active_commissioned
+        from batch_quality b
+        left join serial_lifecycle s using (work_order_id)
+        group by all order by b.work_order_id desc
+        """,
+    )
+
+    def explain(row: dict[str, Any]) -> str:
+        notes = []
+        if row["allocated"] != row["planned_quantity"]:
+            notes.append(f"allocated {row['allocated']:,} ≠ planned {row['planned_quantity']:,}")
+        if row["printed"] != row["allocated"]:
+            notes.append(f"{row['allocated'] - row['printed']:,} allocated serials not printed")
+        if row["passed"] + row["rejected"] != row["printed"]:
+            notes.append("printed units without an outcome")
+        return "; ".join(notes)
+
+    notes = [explain(r) for r in frame.iter_rows(named=True)]
+    return frame.with_columns(
+        pl.Series("discrepancy", notes, dtype=pl.String),
+        pl.Series("reconciles", [not n for n in notes], dtype=pl.Boolean),
+    )
+
+
+@dataclass(frozen=True)
+class SerialView:
+    gtin: str
+    serial: str
+    lifecycle: dict[str, Any]
+    history: pl.DataFrame
+    case: str | None
+    pallet: str | None
+    case_items: pl.DataFrame
+    pallet_cases: pl.DataFrame
+
+
+def resolve_identifier(text: str) -> tuple[str, str]:
+    """(GTIN-14, serial) from any form a person may type or scan: a GS1 element string
+    (with or without ]d2 / FNC1 / GS), the bracketed HRI, a GS1 Digital Link URI, an SGTIN
+    EPC URI, or "GTIN SERIAL"."""
+    from serialtrace.gs1.digital_link import parse_digital_link
+    from serialtrace.gs1.element_string import parse
+    from serialtrace.gs1.epc import parse_epc_uri
+    from serialtrace.gs1.keys import normalize_gtin
+
+    value = text.strip()
+    if not value:
+        raise ValidationError("identifier", "type or scan an identifier")
+    if value.startswith("urn:epc:id:sgtin:"):
+        epc = parse_epc_uri(value)
+        if epc.gtin and epc.serial:
+            return epc.gtin, epc.serial
+    if value.startswith(("http://", "https://")):
+        parsed = parse_digital_link(value)
+    elif " " in value and value.split()[0].isdigit() and not value.startswith("("):
+        gtin, serial = value.split(None, 1)
+        return normalize_gtin(gtin), serial.strip()
+    else:
+        parsed = parse(value)
+    if not parsed.gtin or not parsed.serial:
+        raise ValidationError("identifier", "needs a GTIN (01) and a serial (21)")
+    return parsed.gtin, parsed.serial
+
+
+def serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute(
+            "select * from serial_lifecycle where gtin = ? and serial = ?", [gtin, serial]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise SerialtraceError(f"serial {serial} of GTIN {gtin} is not in the warehouse")
+        lifecycle = dict(zip([d[0] for d in cursor.description or []], row, strict=True))
+    case, pallet = lifecycle.get("case_sscc"), lifecycle.get("pallet_sscc")
+    history = _frame(
+        warehouse,
+        "select occurred_at, from_status, to_status, reason, origin, scope, scope_id, "
+        "recorded_by from serial_status_history where gtin = ? and serial = ? "
+        "order by transition_seq",
+        [gtin, serial],
+    )
+    case_items = _frame(
+        warehouse,
+        "select child_serial as serial, aggregated_at from aggregation_hierarchy "
+        "where parent_sscc = ? and child_level = 'item' order by child_serial",
+        [case],
+    )
+    pallet_cases = _frame(
+        warehouse,
+        "select child_sscc as sscc, aggregated_at from aggregation_hierarchy "
+        "where parent_sscc = ? and child_level = 'case' order by child_sscc",
+        [pallet],
+    )
+    return SerialView(gtin, serial, lifecycle, history, case, pallet, case_items, pallet_cases)
+
+
+def epcis_files(outbox: Path, work_order_id: str) -> list[Path]:
+    """EPCIS documents in the outbox that carry the batch (batch document + decommissions)."""
+    found = sorted((outbox / work_order_id).glob("*.xml"))
+    return found

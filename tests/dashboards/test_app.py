@@ -1,4 +1,4 @@
-"""The Streamlit app, run headless by Streamlit's own test harness over demo data."""
+"""Each page, run headless by Streamlit's own test harness over the demo's warehouse."""
 
 from __future__ import annotations
 
@@ -9,17 +9,27 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from serialtrace.demo import DemoResult
+from serialtrace.gs1.element_string import encode_unit
 from serialtrace.settings import PROJECT_ROOT, Home
 
-APP = str(PROJECT_ROOT / "dashboards" / "app.py")
+VIEWS = PROJECT_ROOT / "dashboards" / "views"
 
 
-def test_batch_page_shows_the_warehouse_figures(
+def _run(view: str) -> AppTest:
+    return AppTest.from_file(str(VIEWS / view), default_timeout=60).run()
+
+
+@pytest.fixture
+def on_demo(
     demo: tuple[Home, DemoResult], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home, result = demo
-    monkeypatch.setenv("SERIALTRACE_HOME", str(home.root))
-    app = AppTest.from_file(APP, default_timeout=60).run()
+) -> tuple[Home, DemoResult]:
+    monkeypatch.setenv("SERIALTRACE_HOME", str(demo[0].root))
+    return demo
+
+
+def test_batch_page_shows_the_warehouse_figures(on_demo: tuple[Home, DemoResult]) -> None:
+    home, result = on_demo
+    app = _run("batch_quality.py")
     assert not app.exception
     assert app.selectbox[0].value == result.work_order_id
     metrics = {m.label: m.value for m in app.metric}
@@ -34,8 +44,46 @@ def test_batch_page_shows_the_warehouse_figures(
     assert metrics["Cases / pallets"] == f"{result.cases:,} / {result.pallets:,}"
 
 
+def test_a_filter_that_matches_nothing_says_so(on_demo: tuple[Home, DemoResult]) -> None:
+    app = _run("batch_quality.py")
+    app.sidebar.multiselect[2].select("NO-SUCH-LOT").run()  # not an option: nothing matches
+    assert not app.exception
+
+
+def test_serial_lookup_shows_status_and_case(on_demo: tuple[Home, DemoResult]) -> None:
+    home, _result = on_demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select s.gtin, s.serial, s.case_sscc, w.lot, w.expiry from serial_lifecycle s "
+            "join dim_work_orders w using (work_order_id) where s.case_sscc is not null limit 1"
+        ).fetchone()
+    assert row is not None
+    gtin, serial, case, lot, expiry = row
+    scanned = "]d2" + encode_unit(gtin, serial, lot, expiry.strftime("%y%m%d")).payload
+    app = _run("serial_lookup.py")
+    app.text_input(key="identifier").input(scanned).run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Status"] == "aggregated"
+    assert any(case in c.value for c in app.caption)
+
+
+def test_serial_lookup_rejects_garbage_with_a_message(on_demo: tuple[Home, DemoResult]) -> None:
+    app = _run("serial_lookup.py")
+    app.text_input(key="identifier").input("not a code").run()
+    assert not app.exception and app.error
+
+
+def test_reconciliation_page_lists_every_batch(on_demo: tuple[Home, DemoResult]) -> None:
+    _, _result = on_demo
+    app = _run("reconciliation.py")
+    assert not app.exception
+    assert app.metric[0].value.endswith("of 1")
+
+
 def test_missing_warehouse_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERIALTRACE_HOME", str(tmp_path))
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    assert not app.exception
-    assert "Run `serialtrace demo` first" in app.error[0].value
+    for view in ("batch_quality.py", "serial_lookup.py", "reconciliation.py"):
+        app = _run(view)
+        assert not app.exception
+        assert "Run `serialtrace demo` first" in app.error[0].value

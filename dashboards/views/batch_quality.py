@@ -1,0 +1,77 @@
+"""Line and batch quality: throughput, rejects by cause (Pareto), camera pass rate,
+grade distribution — per batch, with filters by line, product, lot and date."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboards.common import home_with_warehouse
+from dashboards.data import batch_quality, grade_distribution, reject_causes, throughput
+
+home, warehouse = home_with_warehouse()
+st.title("Line and batch quality")
+
+batches = batch_quality(warehouse)
+if batches.is_empty():
+    st.info("The warehouse holds no batch yet.")
+    st.stop()
+
+with st.sidebar:
+    st.header("Filters")
+    lines = st.multiselect("Line", sorted(batches["line_id"].unique().to_list()))
+    products = st.multiselect("Product (GTIN)", sorted(batches["gtin"].unique().to_list()))
+    lots = st.multiselect("Lot", sorted(batches["lot"].unique().to_list()))
+    printed_dates = batches["first_print_at"].drop_nulls()
+    dates = None
+    if not printed_dates.is_empty():
+        low, high = printed_dates.min().date(), printed_dates.max().date()  # type: ignore[union-attr]
+        dates = st.date_input("Printed between", (low, high), min_value=low, max_value=high)
+
+shown = batches
+if lines:
+    shown = shown.filter(pl.col("line_id").is_in(lines))
+if products:
+    shown = shown.filter(pl.col("gtin").is_in(products))
+if lots:
+    shown = shown.filter(pl.col("lot").is_in(lots))
+if isinstance(dates, tuple) and len(dates) == 2:
+    day = pl.col("first_print_at").dt.date()
+    shown = shown.filter(day.is_between(dates[0], dates[1]) | pl.col("first_print_at").is_null())
+if shown.is_empty():
+    st.warning("No batch matches the filters.")
+    st.stop()
+
+choice = st.selectbox("Batch (work order)", shown["work_order_id"].to_list())
+batch = shown.filter(pl.col("work_order_id") == choice).row(0, named=True)
+st.caption(
+    f"Line {batch['line_id']} · {batch.get('product_name') or ''} · GTIN {batch['gtin']} · "
+    f"lot {batch['lot']}"
+)
+
+cols = st.columns(6)
+cols[0].metric("Printed", f"{batch['printed']:,}")
+cols[1].metric("Passed", f"{batch['passed']:,}")
+cols[2].metric("Rejected", f"{batch['rejected']:,}")
+cols[3].metric("Camera pass rate", f"{(batch['camera_pass_rate'] or 0):.2%}")
+cols[4].metric("Cases / pallets", f"{batch['cases']:,} / {batch['pallets']:,}")
+cols[5].metric("Line speed", f"{(batch['units_per_minute'] or 0):,.0f} units/min")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Why were units rejected? (Pareto)")
+    causes = reject_causes(batch)
+    if causes.is_empty():
+        st.write("No rejects in this batch.")
+    else:
+        st.bar_chart(causes.to_pandas(), x="cause", y="units", sort="-units")
+        st.dataframe(causes.to_pandas(), hide_index=True)
+with right:
+    st.subheader("Print grade distribution (ISO/IEC 15415)")
+    st.bar_chart(grade_distribution(batch).to_pandas(), x="grade", y="units")
+
+st.subheader("Throughput over time")
+st.line_chart(throughput(warehouse, choice).to_pandas(), x="bucket_start", y="units_per_minute")
+
+st.subheader(f"Batches ({shown.height} shown)")
+st.dataframe(shown.to_pandas(), hide_index=True)

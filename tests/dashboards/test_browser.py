@@ -1,0 +1,166 @@
+"""The dashboards in a real browser: Debian's chromium, headless, driven by Playwright,
+against `serialtrace dashboards` served on loopback over the demo's warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from serialtrace.demo import DemoResult
+from serialtrace.settings import PROJECT_ROOT, Home
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+DOCS = PROJECT_ROOT / "docs" / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip("Debian chromium is not installed here", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo: tuple[Home, DemoResult]) -> Iterator[str]:
+    home, _ = demo
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "serialtrace.cli",
+            "dashboards",
+            "--home",
+            str(home.root),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, "the dashboards server exited"
+            assert time.monotonic() < deadline, "the dashboards server did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def _settle(page: object) -> None:
+    """Wait until the Streamlit script run is over, then for charts and grids to draw."""
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+    page.wait_for_timeout(2000)  # type: ignore[attr-defined]
+
+
+def _open(browser: object, url: str, heading: str) -> object:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    _settle(page)
+    return page
+
+
+def _shoot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    shutil.copy(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
+
+
+def _no_error(page: object) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+
+
+def test_batch_quality_page(server: str, browser: object, demo: tuple[Home, DemoResult]) -> None:
+    home, result = demo
+    page = _open(browser, server, "Line and batch quality")
+    _no_error(page)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        printed, rejected = con.execute(
+            "select printed, rejected from batch_quality where work_order_id = ?",
+            [result.work_order_id],
+        ).fetchone() or (0, 0)
+    metrics = page.locator('[data-testid="stMetric"]')  # type: ignore[attr-defined]
+    texts = [metrics.nth(i).inner_text() for i in range(metrics.count())]
+    assert any(t.startswith("Printed") and f"{printed:,}" in t for t in texts), texts
+    assert any(t.startswith("Rejected") and f"{rejected:,}" in t for t in texts), texts
+    assert page.get_by_text("Why were units rejected? (Pareto)").count() == 1  # type: ignore[attr-defined]
+    _shoot(page, "batch-quality")
+
+
+def test_serial_lookup_shows_the_tree(
+    server: str, browser: object, demo: tuple[Home, DemoResult]
+) -> None:
+    home, _ = demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select gtin, serial, case_sscc, pallet_sscc from serial_lifecycle "
+            "where case_sscc is not null order by serial limit 1"
+        ).fetchone()
+    assert row is not None
+    gtin, serial, case, pallet = row
+    page = _open(browser, f"{server}/serial", "Serial lookup")
+    box = page.get_by_label("Scan or type an identifier")  # type: ignore[attr-defined]
+    box.fill(f"https://id.gs1.org/01/{gtin}/21/{serial}")
+    box.press("Enter")
+    page.get_by_text(f"case {case} holds").wait_for(timeout=30_000)  # type: ignore[attr-defined]
+    _settle(page)
+    _no_error(page)
+    body = page.inner_text("body")  # type: ignore[attr-defined]
+    assert "aggregated" in body.lower() and pallet in body, body[:1500]
+    _shoot(page, "serial-lookup")
+
+
+def test_reconciliation_page(server: str, browser: object) -> None:
+    page = _open(browser, f"{server}/reconciliation", "Reconciliation")
+    _no_error(page)
+    assert "Batches that do not reconcile" in page.inner_text("body")  # type: ignore[attr-defined]
+    _shoot(page, "reconciliation")
