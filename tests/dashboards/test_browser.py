@@ -109,10 +109,13 @@ def _open(browser: object, url: str, heading: str) -> object:
 
 
 def _shoot(page: object, name: str) -> None:
+    """Screenshot to test-artifacts/; also to docs/screenshots/ when
+    SERIALTRACE_UPDATE_SCREENSHOTS=1 (so a plain test run leaves the tree clean)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
-    shutil.copy(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
+    if os.environ.get("SERIALTRACE_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
 
 
 def _no_error(page: object) -> None:
