@@ -60,7 +60,7 @@ class Aggregator:
     def _close_case(self, at: datetime, full: bool) -> list[dict[str, Any]]:
         case = self.new_sscc("case")
         rows = [
-            _row(case, "case", "item", at, full, child_gtin=gtin, child_serial=serial)
+            link_row(case, "case", "item", at, full, child_gtin=gtin, child_serial=serial)
             for gtin, serial in self._items
         ]
         self._items = []
@@ -72,13 +72,13 @@ class Aggregator:
 
     def _close_pallet(self, at: datetime, full: bool) -> list[dict[str, Any]]:
         pallet = self.new_sscc("pallet")
-        rows = [_row(pallet, "pallet", "case", at, full, child_sscc=c) for c in self._cases]
+        rows = [link_row(pallet, "pallet", "case", at, full, child_sscc=c) for c in self._cases]
         self._cases = []
         self.pallets_closed += 1
         return rows
 
 
-def _row(
+def link_row(
     parent: str,
     parent_level: str,
     child_level: str,

@@ -5,7 +5,10 @@ Units are tracked by position (``seq``) from print command to camera result. Eac
 is decided at once (line_bridge/decision.py); a failed unit is rejected at the gate, and
 a reject that is not confirmed in time holds the line. No camera result within the
 decision budget is a reject (fail safe). Passed units are packed into cases and pallets
-(line_bridge/aggregation.py). Line states follow PackML (idle, starting, execute, held,
+by count (line_bridge/aggregation.py), or, on a line with aggregation stations, as the
+case packer and palletizer report them: each container they close is checked
+(line_bridge/stations.py), then closed and labelled, or refused and diverted for rework.
+Line states follow PackML (idle, starting, execute, held,
 completing, complete, aborted), each change journaled with its reason.
 
 Restart after a crash: the journal tells which serials were already sent to the printer
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -27,21 +31,27 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from line_bridge.aggregation import Aggregator
-from line_bridge.artwork import lines_for
+from line_bridge.artwork import lines_for, national_rule, sscc_label_lines
 from line_bridge.decision import decide
 from line_bridge.devices.base import (
     Camera,
     DeviceEvent,
     DeviceState,
     InspectionResult,
+    LabelAck,
+    LabelJob,
     PrintAck,
     Printer,
     PrintJob,
     RejectConfirmation,
     RejectGate,
+    StationClosed,
+    StationDiverted,
+    StationScan,
 )
 from line_bridge.devices.tcp import DeviceUnreachableError
 from line_bridge.journal import LineJournal
+from line_bridge.stations import ContainerRefusedError, StationPacking, Stations
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.charset import date_to_yymmdd
 from serialtrace.gs1.element_string import encode_unit
@@ -65,6 +75,8 @@ class LineConfig:
     pallet_size: int = 40
     window: int = 32  # units between print command and final outcome
     artwork: str = "us-dscsa"
+    member_state: str | None = None  # EU member state of the packs (its national number)
+    station_settle_ms: int = 3000  # batch end: no station news this long → close partials
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class Batch:
     lot: str
     expiry: date
     serials: Sequence[str]
+    nhrn: str | None = None  # national number printed where the member state needs one
 
 
 @dataclass
@@ -91,6 +104,15 @@ class BatchResult:
     printed_before: int = 0  # printed by earlier runs of this batch (restart)
     retired_at_restart: int = 0
     decision_latencies_us: list[int] = field(default_factory=list)
+    grades: Counter[str] = field(default_factory=Counter)  # camera grades, every inspection
+    cases_refused: int = 0  # containers a station closed that the bridge refused
+    pallets_refused: int = 0
+    unpacked: int = 0  # passed units in no case at batch end (stations only): rework
+
+    @property
+    def camera_pass_rate(self) -> float | None:
+        decided = self.passed + self.rejected
+        return self.passed / decided if decided else None
 
     def latency_percentile_us(self, q: float) -> int | None:
         """Camera result → decision, in µs, over this run (None when nothing decided)."""
@@ -104,8 +126,18 @@ class BatchResult:
             "passed": self.passed,
             "rejected": self.rejected,
             "reject_causes": dict(self.reject_causes),
+            "reject_rate_by_cause": {
+                cause: round(n / self.printed, 6) for cause, n in self.reject_causes.items()
+            }
+            if self.printed
+            else {},
+            "camera_pass_rate": self.camera_pass_rate,
+            "grades": dict(sorted(self.grades.items())),
             "cases": self.cases,
             "pallets": self.pallets,
+            "cases_refused": self.cases_refused,
+            "pallets_refused": self.pallets_refused,
+            "unpacked": self.unpacked,
             "elapsed_s": round(self.elapsed_s, 3),
             "units_per_minute": round(self.units_per_minute),
             "decision_p50_us": self.latency_percentile_us(0.50),
@@ -139,6 +171,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def check_artwork(config: LineConfig, batch: Batch) -> None:
+    """Refuse a batch whose human-readable lines cannot be rendered (no NDC for the US
+    template, no or a malformed national number where the member state needs one)."""
+    for serial in batch.serials[:1]:
+        lines_for(
+            config.artwork,
+            batch.gtin,
+            batch.ndc,
+            serial,
+            batch.lot,
+            batch.expiry,
+            member_state=config.member_state,
+            nhrn=batch.nhrn,
+        )
+
+
 class LineBridge:
     def __init__(
         self,
@@ -149,11 +197,22 @@ class LineBridge:
         journal: LineJournal,
         new_sscc: Callable[[str], str],
         progress: ProgressCallback | None = None,
+        stations: Stations | None = None,
     ) -> None:
         self.config = config
         self.printer, self.camera, self.gate = printer, camera, gate
         self.journal = journal
         self.aggregator = Aggregator(config.case_size, config.pallet_size, new_sscc)
+        self._new_sscc = new_sscc
+        self.stations = stations
+        self.packing: StationPacking | None = None  # with stations: what they packed
+        self._labels: dict[str, tuple[str, float]] = {}  # SSCC → (level, sent), not acked
+        self._diverts: dict[tuple[str, int], float] = {}  # refused, not yet diverted
+        self._divert_reasons: dict[tuple[str, int], str] = {}
+        self._unsent: dict[str, list[Callable[[], bool]]] = {}  # device → commands to resend
+        self._batch_end: dict[str, asyncio.Event] = {}
+        self._station_activity = time.monotonic()
+        self._before_hold = "execute"
         self.progress = progress
         self.state = "idle"
         self._inflight: dict[int, _Unit] = {}  # commanded, no final outcome yet
@@ -180,6 +239,8 @@ class LineBridge:
             "line_state",
             {"from_state": self.state, "to_state": state, "reason": reason, "changed_at": _now()},
         )
+        if state == "held" and self.state not in ("held", "aborted"):
+            self._before_hold = self.state
         self.state = state
         if state == "held":
             self._resumed.clear()
@@ -187,27 +248,39 @@ class LineBridge:
         elif state == "execute":
             self._resumed.set()
             self._held_since = None
+        elif state != "aborted":
+            self._held_since = None
 
     def _hold(self, reason: str, fatal: bool = False) -> None:
         self._to("held", reason)
         if fatal and self._failure is None:
             self._failure = LineHeldError(f"line {self.config.line_id} held: {reason}")
 
+    def _release(self, reason: str) -> None:
+        """Leave a held state when nothing holds the line any more."""
+        if self.state == "held" and not self._down and not self._diverts and not self._failure:
+            self._to(self._before_hold, reason)
+
     # -- run ------------------------------------------------------------------------------
     async def run(self, batch: Batch) -> BatchResult:
         self._batch = batch
         result = self.result = BatchResult(batch.work_order_id)
         started = time.perf_counter()
+        if self.stations is not None:
+            self.packing = StationPacking(
+                batch.gtin, self.config.case_size, self.config.pallet_size, self._new_sscc
+            )
         remaining = self._restart_bookkeeping(batch)
         self._to("starting", f"batch {batch.work_order_id}: {len(remaining)} units to print")
         tasks: list[asyncio.Task[None]] = []
         try:
-            for device in (self.camera, self.gate, self.printer):
+            for device in self._devices():
                 try:
                     await device.start(self._on_event)
                 except DeviceUnreachableError as exc:
                     self._to("aborted", str(exc))
                     raise LineHeldError(str(exc)) from exc
+            self._resume_station_work()
             tasks = [
                 asyncio.create_task(self._watchdog()),
                 asyncio.create_task(self._report(started)),
@@ -216,12 +289,10 @@ class LineBridge:
             expiry = date_to_yymmdd(batch.expiry)
             for seq, serial in remaining:
                 await self._acquire_slot()
-                element = encode_unit(batch.gtin, serial, batch.lot, expiry)
-                hri = tuple(
-                    lines_for(
-                        self.config.artwork, batch.gtin, batch.ndc, serial, batch.lot, batch.expiry
-                    )
-                )
+                element = encode_unit(batch.gtin, serial, batch.lot, expiry, self._national_ais())
+                hri = tuple(self._hri(serial))
+                if self.packing is not None:
+                    self.packing.payloads[element.payload] = serial
                 unit = _Unit(seq, serial, element.payload, _now(), time.monotonic())
                 self.journal.write(
                     "print_command",
@@ -245,27 +316,67 @@ class LineBridge:
                 self._hold(f"printer never acknowledged {len(self._unacked)} units", fatal=True)
                 raise self._failure or LineHeldError("printer acknowledgements missing")
             self._to("completing", "all units decided; closing the open case and pallet")
-            self.journal.write("aggregate", *self.aggregator.finish(_now()))
-            self._to("complete", "batch complete")
+            if self.packing is None:
+                self.journal.write("aggregate", *self.aggregator.finish(_now()))
+                self._to("complete", "batch complete")
+            else:
+                await self._finish_stations()
+                result.unpacked = self.packing.unpacked()
+                loose = f"; {result.unpacked} passed units in no case (rework)"
+                self._to("complete", "batch complete" + (loose if result.unpacked else ""))
         except BaseException:
             self._retire_in_flight()  # the line stopped: nothing in flight is left unaccounted
             raise
         finally:
             for task in tasks:
                 task.cancel()
-            for device in (self.printer, self.camera, self.gate):
+            for device in self._devices():
                 with contextlib.suppress(Exception):
                     await device.close()
             result.elapsed_s = time.perf_counter() - started
-            result.cases = self.aggregator.cases_closed
-            result.pallets = self.aggregator.pallets_closed
+            result.cases, result.pallets = self._containers_closed()
+            if self.packing is not None:
+                result.cases_refused = self.packing.refused["case"]
+                result.pallets_refused = self.packing.refused["pallet"]
             self._window_units = result.printed
             self._window_latencies = result.decision_latencies_us
             self._write_metrics(result.elapsed_s)  # the whole batch in one row
             self.journal.close()
+        log.info("batch %s: %s", batch.work_order_id, json.dumps(result.summary()))
         if self.progress:
             self.progress(result)
         return result
+
+    def _devices(self) -> list[Any]:
+        """Every device, in start order (the printer last: it starts the flow)."""
+        stations = list(self.stations.all()) if self.stations else []
+        return [self.camera, self.gate, *stations, self.printer]
+
+    def _containers_closed(self) -> tuple[int, int]:
+        if self.packing is not None:
+            return self.packing.cases_closed, self.packing.pallets_closed
+        return self.aggregator.cases_closed, self.aggregator.pallets_closed
+
+    def _national_ais(self) -> list[tuple[str, str]]:
+        """The NHRN AI of the member state, when the artwork prints a national number."""
+        batch = self._batch
+        assert batch is not None
+        rule = national_rule(self.config.artwork, self.config.member_state)
+        return [(rule.ai, batch.nhrn)] if rule is not None and batch.nhrn else []
+
+    def _hri(self, serial: str) -> list[str]:
+        batch = self._batch
+        assert batch is not None
+        return lines_for(
+            self.config.artwork,
+            batch.gtin,
+            batch.ndc,
+            serial,
+            batch.lot,
+            batch.expiry,
+            member_state=self.config.member_state,
+            nhrn=batch.nhrn,
+        )
 
     async def _acquire_slot(self) -> None:
         while True:
@@ -291,32 +402,18 @@ class LineBridge:
         rejected = {int(x["seq"]) for x in j.history("reject")}
         r.printed = r.printed_before = len(acked)
         for row in inspected.values():
+            if row["grade"] is not None:
+                r.grades[row["grade"]] += 1
             if row["outcome"] == "pass":
                 r.passed += 1
                 self._passed.add(row["expected_serial"])
         for row in j.history("reject"):
             r.rejected += 1
             r.reject_causes[row["cause"]] += 1
-        boxed = {x["child_serial"] for x in j.history("aggregate") if x["child_level"] == "item"}
-        cases_on_pallets = {
-            x["child_sscc"] for x in j.history("aggregate") if x["child_level"] == "case"
-        }
-        closed_cases = sorted(
-            {x["parent_sscc"] for x in j.history("aggregate") if x["parent_level"] == "case"}
-        )
-        open_items = [
-            (batch.gtin, row["expected_serial"])
-            for seq, row in sorted(inspected.items())
-            if row["outcome"] == "pass" and row["expected_serial"] not in boxed
-        ]
-        self.aggregator.restore(
-            open_items,
-            [c for c in closed_cases if c not in cases_on_pallets],
-            cases_closed=len(closed_cases),
-            pallets_closed=len(
-                {x["parent_sscc"] for x in j.history("aggregate") if x["parent_level"] == "pallet"}
-            ),
-        )
+        if self.packing is not None:
+            self._restore_packing(commanded, inspected)
+        else:
+            self._restore_aggregator(batch, inspected)
         open_units = []
         for seq, cmd in sorted(commanded.items()):
             if seq in rejected or (seq in inspected and inspected[seq]["outcome"] == "pass"):
@@ -337,6 +434,58 @@ class LineBridge:
         )
         done = set(commanded)
         return [(seq, s) for seq, s in enumerate(batch.serials, start=1) if seq not in done]
+
+    def _restore_aggregator(self, batch: Batch, inspected: dict[int, dict[str, Any]]) -> None:
+        """Software aggregation after a restart: the open case holds the passed items never
+        packed, the open pallet the closed cases never palletized (an item or a case
+        unpacked in rework is off the line: it is not packed again here)."""
+        history = list(self.journal.history("aggregate"))
+        boxed = {x["child_serial"] for x in history if x["child_level"] == "item"}
+        cases_on_pallets = {x["child_sscc"] for x in history if x["child_level"] == "case"}
+        closed_cases = sorted({x["parent_sscc"] for x in history if x["parent_level"] == "case"})
+        open_items = [
+            (batch.gtin, row["expected_serial"])
+            for seq, row in sorted(inspected.items())
+            if row["outcome"] == "pass" and row["expected_serial"] not in boxed
+        ]
+        self.aggregator.restore(
+            open_items,
+            [c for c in closed_cases if c not in cases_on_pallets],
+            cases_closed=len(closed_cases),
+            pallets_closed=len({x["parent_sscc"] for x in history if x["child_level"] == "case"}),
+        )
+
+    def _restore_packing(
+        self, commanded: dict[int, dict[str, Any]], inspected: dict[int, dict[str, Any]]
+    ) -> None:
+        """Stations after a restart: what was packed, the stations' open containers, and
+        the labels and diverts left unfinished (sent again once the devices are up)."""
+        packing, j = self.packing, self.journal
+        assert packing is not None
+        for cmd in commanded.values():
+            packing.payloads[cmd["payload"]] = cmd["serial"]
+        packing.passed |= self._passed
+        for row in inspected.values():
+            if row["outcome"] == "fail":
+                packing.rejected[row["expected_serial"]] = row["cause"]
+        station = list(j.history("station"))
+        packing.restore(list(j.history("aggregate")), station)
+        labelled = {x["sscc"] for x in station if x["event"] == "labelled"}
+        diverted = {(x["level"], x["container"]) for x in station if x["event"] == "diverted"}
+        for row in station:
+            if row["event"] == "closed" and row["sscc"] and row["sscc"] not in labelled:
+                self._labels[row["sscc"]] = (row["level"], 0.0)
+            key = (row["level"], row["container"])
+            if row["event"] == "refused" and key not in diverted:
+                self._diverts[key] = 0.0
+                self._divert_reasons[key] = row["reason"]
+
+    def _resume_station_work(self) -> None:
+        """Send again the labels and diverts a restart found unfinished."""
+        for sscc, (level, _) in list(self._labels.items()):
+            self._label(level, sscc)
+        for level, container in list(self._diverts):
+            self._divert(level, container, self._divert_reasons.get((level, container), ""))
 
     def _retire(self, units: list[tuple[_Unit, str, bool, str]]) -> int:
         """Account for units whose fate is unknown (in flight when the line stopped or the
@@ -380,6 +529,8 @@ class LineBridge:
             )
             r.rejected += 1
             r.reject_causes[cause] += 1
+            if self.packing is not None:
+                self.packing.rejected[unit.serial] = cause
         return len(units)
 
     def _retire_in_flight(self) -> None:
@@ -389,11 +540,7 @@ class LineBridge:
         for unit in sorted(self._inflight.values(), key=lambda u: u.seq):
             pending = self._rejects.get(unit.seq)
             cause = pending[1] if pending else "in_flight_at_stop"
-            hri = "\n".join(
-                lines_for(
-                    self.config.artwork, batch.gtin, batch.ndc, unit.serial, batch.lot, batch.expiry
-                )
-            )
+            hri = "\n".join(self._hri(unit.serial))
             units.append((unit, cause, unit.seq in self._unacked, hri))
         self._retire(units)
         self._inflight.clear()
@@ -411,6 +558,14 @@ class LineBridge:
                 self._on_reject_confirmation(event)
             elif isinstance(event, DeviceState):
                 self._on_device_state(event)
+            elif isinstance(event, StationScan):
+                self._on_station_scan(event)
+            elif isinstance(event, StationClosed):
+                self._on_station_closed(event)
+            elif isinstance(event, StationDiverted):
+                self._on_station_diverted(event)
+            elif isinstance(event, LabelAck):
+                self._on_label_ack(event)
         except SerialtraceError as exc:
             self._hold(str(exc), fatal=True)
         except Exception as exc:  # a bug must stop the line loudly, never stall it
@@ -440,16 +595,7 @@ class LineBridge:
                 "lot": batch.lot,
                 "expiry": date_to_yymmdd(batch.expiry),
                 "payload": unit.payload,
-                "hri": "\n".join(
-                    lines_for(
-                        self.config.artwork,
-                        batch.gtin,
-                        batch.ndc,
-                        unit.serial,
-                        batch.lot,
-                        batch.expiry,
-                    )
-                ),
+                "hri": "\n".join(self._hri(unit.serial)),
                 "commanded_at": unit.commanded_at,
                 "acknowledged_at": _now(),
             },
@@ -499,6 +645,8 @@ class LineBridge:
         )
         latency_us = (time.perf_counter_ns() - received) // 1000
         self.result.decision_latencies_us.append(latency_us)
+        if result.grade is not None:
+            self.result.grades[result.grade] += 1
         now = _now()
         unit.decided = True
         self.journal.write(
@@ -524,12 +672,15 @@ class LineBridge:
         self.result.passed += 1
         self._passed.add(unit.serial)
         del self._inflight[unit.seq]
-        rows = self.aggregator.add_item(batch.gtin, unit.serial, now)
-        if rows:
+        if self.packing is not None:  # the case packer will say where it went
+            self.packing.passed.add(unit.serial)
+        elif rows := self.aggregator.add_item(batch.gtin, unit.serial, now):
             self.journal.write("aggregate", *rows)
         self._slots.release()
 
     def _reject(self, unit: _Unit, cause: str, now: datetime) -> None:
+        if self.packing is not None:
+            self.packing.rejected[unit.serial] = cause
         self._rejects[unit.seq] = (unit, cause, now, time.monotonic())
         self._send_reject(unit.seq)
 
@@ -580,8 +731,151 @@ class LineBridge:
             unsent, self._unsent_rejects = self._unsent_rejects, []
             for seq in unsent:
                 self._send_reject(seq)
-        if not self._down and self.state == "held" and self._failure is None:
-            self._to("execute", f"{state.device} reconnected")
+        for command in self._unsent.pop(state.device, []):
+            self._send(state.device, command)
+        self._release(f"{state.device} reconnected")
+
+    # -- aggregation stations -------------------------------------------------------------
+    def _send(self, device: str, command: Callable[[], bool]) -> None:
+        if not command():  # link down: sent again when the device reconnects
+            self._unsent.setdefault(device, []).append(command)
+
+    def _station_row(
+        self, event: str, device: str, level: str, container: int | None, **values: Any
+    ) -> None:
+        self.journal.write(
+            "station",
+            {
+                "station_id": device,
+                "level": level,
+                "container": container,
+                "event": event,
+                "code": values.get("code"),
+                "count": values.get("count"),
+                "sscc": values.get("sscc"),
+                "reason": values.get("reason"),
+                "recorded_at": _now(),
+            },
+        )
+
+    def _on_station_scan(self, scan: StationScan) -> None:
+        assert self.stations is not None and self.packing is not None
+        level = self.stations.level_of(scan.device)
+        self._station_row("scan", scan.device, level, scan.container, code=scan.code)
+        self.packing.scan(level, scan.container, scan.code)
+        self._station_activity = time.monotonic()
+
+    def _on_station_closed(self, closed: StationClosed) -> None:
+        assert self.stations is not None and self.packing is not None
+        level = self.stations.level_of(closed.device)
+        self._station_activity = time.monotonic()
+        now = _now()
+        try:
+            rows = self.packing.close(level, closed.container, closed.count, now)
+        except ContainerRefusedError as exc:
+            reason = f"{level} {closed.container} at {closed.device} refused: {exc}"
+            self._station_row(
+                "refused", closed.device, level, closed.container, count=closed.count, reason=reason
+            )
+            self._divert(level, closed.container, reason)
+        else:
+            sscc = rows[0]["parent_sscc"] if rows else None
+            if rows:  # the container's links first (one write), then the station's row
+                self.journal.write("aggregate", *rows)
+            self._station_row(
+                "closed", closed.device, level, closed.container, count=closed.count, sscc=sscc
+            )
+            if sscc is not None:
+                self._label(level, sscc)
+        if closed.batch_end and level in self._batch_end:
+            self._batch_end[level].set()
+
+    def _divert(self, level: str, container: int, reason: str) -> None:
+        assert self.stations is not None
+        station = self.stations.station(level)
+        self._diverts[(level, container)] = time.monotonic()
+        self._divert_reasons[(level, container)] = reason
+        self._hold(f"{reason}; diverting it for rework")
+        self._send(station.name, lambda: station.divert(container, reason))
+
+    def _on_station_diverted(self, diverted: StationDiverted) -> None:
+        assert self.stations is not None
+        level = self.stations.level_of(diverted.device)
+        if self._diverts.pop((level, diverted.container), None) is None:
+            self._hold(
+                f"{diverted.device} diverted {level} {diverted.container}, which was not refused",
+                fatal=True,
+            )
+            return
+        self._station_row("diverted", diverted.device, level, diverted.container)
+        self._release(f"{level} {diverted.container} diverted for rework")
+
+    def _label(self, level: str, sscc: str) -> None:
+        assert self.stations is not None
+        labeler = self.stations.labeler(level)
+        job = LabelJob(level, sscc, f"00{sscc}", tuple(sscc_label_lines(level, sscc)))
+        self._labels[sscc] = (level, time.monotonic())
+        self._send(labeler.name, lambda: labeler.label(job))
+
+    def _on_label_ack(self, ack: LabelAck) -> None:
+        entry = self._labels.pop(ack.sscc, None)
+        if entry is None:
+            self._hold(f"{ack.device} acknowledged label {ack.sscc}, never sent", fatal=True)
+            return
+        level = entry[0]
+        if not ack.ok:
+            self._hold(f"{level} label {ack.sscc} not printed: {ack.reason}", fatal=True)
+            return
+        self._station_row("labelled", ack.device, level, None, sscc=ack.sscc)
+
+    async def _finish_stations(self) -> None:
+        """Batch end with stations: wait until the units in transit reached the case packer,
+        have it close the partial case, wait until the labelled cases reached the
+        palletizer, have it close the partial pallet, wait for the last labels."""
+        packing = self.packing
+        assert packing is not None
+        self._station_activity = time.monotonic()
+        await self._settle(lambda: packing.unscanned() == 0)
+        await self._close_partial("case")
+        await self._settle(lambda: not self._labels and packing.cases_off_pallet() == 0)
+        await self._close_partial("pallet")
+        await self._settle(lambda: not self._labels and not self._diverts, quiet=False)
+
+    async def _settle(self, done: Callable[[], bool], quiet: bool = True) -> None:
+        """Until ``done()``, or (``quiet``) the stations said nothing for the settle time;
+        without ``quiet`` the print budget is the limit and running out of it holds."""
+        settle = self.config.station_settle_ms / 1000
+        limit = time.monotonic() + self.config.print_budget_ms / 1000
+        while not done():
+            if self._failure is not None:
+                raise self._failure
+            now = time.monotonic()
+            if quiet and now - self._station_activity > settle:
+                return
+            if not quiet and now > limit:
+                self._hold(
+                    f"batch end: {len(self._labels)} labels not printed, "
+                    f"{len(self._diverts)} containers not diverted",
+                    fatal=True,
+                )
+            await asyncio.sleep(0.01)
+
+    async def _close_partial(self, level: str) -> None:
+        assert self.stations is not None
+        station = self.stations.station(level)
+        answered = self._batch_end[level] = asyncio.Event()
+        self._send(station.name, station.close_partial)
+        budget = self.config.print_budget_ms / 1000
+        deadline = time.monotonic() + budget
+        while not answered.is_set():
+            if self._failure is not None:
+                raise self._failure
+            if time.monotonic() > deadline:
+                self._hold(
+                    f"{station.name} did not close the partial {level} within {budget:.0f} s",
+                    fatal=True,
+                )
+            await asyncio.sleep(0.01)
 
     # -- timers ---------------------------------------------------------------------------
     async def _watchdog(self) -> None:
@@ -616,6 +910,20 @@ class LineBridge:
                         f"{self.config.reject_budget_ms} ms",
                         fatal=True,
                     )
+            for sscc, (level, sent) in list(self._labels.items()):
+                if sent and now - sent > print_budget:
+                    self._hold(
+                        f"{level} label {sscc} not acknowledged within "
+                        f"{self.config.print_budget_ms} ms",
+                        fatal=True,
+                    )
+            for (level, container), sent in list(self._diverts.items()):
+                if sent and now - sent > reject_budget:
+                    self._hold(
+                        f"{level} {container} not diverted within "
+                        f"{self.config.reject_budget_ms} ms",
+                        fatal=True,
+                    )
             if self._held_since and now - self._held_since > self.config.hold_timeout_s:
                 reason = f"held for {self.config.hold_timeout_s:.0f} s with "
                 reason += f"{', '.join(sorted(self._down)) or 'a device'} down"
@@ -627,6 +935,7 @@ class LineBridge:
     def _write_metrics(self, window_s: float) -> None:
         r = self.result
         decided = r.passed + r.rejected
+        cases, pallets = self._containers_closed()
         latencies = sorted(self._window_latencies)
         self.journal.write(
             "metrics",
@@ -639,6 +948,10 @@ class LineBridge:
                 "units_per_minute": (self._window_units / window_s * 60) if window_s else 0.0,
                 "camera_pass_rate": (r.passed / decided) if decided else None,
                 "decision_p99_us": latencies[int(len(latencies) * 0.99)] if latencies else None,
+                "rejects_by_cause": json.dumps(dict(sorted(r.reject_causes.items()))),
+                "grade_counts": json.dumps(dict(sorted(r.grades.items()))),
+                "cases_closed": cases,
+                "pallets_closed": pallets,
             },
         )
         self._window_units = 0

@@ -1,9 +1,10 @@
-"""`serialtrace line run|simulate`."""
+"""`serialtrace line run|simulate|rework`."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from line_bridge.bridge import BatchResult, ProgressCallback
 from line_bridge.linefile import load_line_file
 from line_bridge.orders import load_order, sscc_source
+from line_bridge.rework import Rework, find_work_order
 from line_bridge.runner import SimulatorOptions, run_batch, run_simulated_batch, simulators
 from line_bridge.simulator import FaultRates
 from serialtrace.errors import ValidationError
@@ -49,6 +51,9 @@ def add_line_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=0.0,
         help="simulated line speed, units/min (0 = as fast as the bridge allows)",
     )
+    run.add_argument(
+        "--nhrn", help="national number printed (and encoded) where line.member_state needs one"
+    )
     run.add_argument("--json", action="store_true", help="print the batch figures as JSON")
     run.set_defaults(func=_run)
 
@@ -58,7 +63,30 @@ def add_line_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sim.add_argument("--dialect", choices=["jsonl", "textcmd"], default="jsonl")
     sim.add_argument("--symbols", action="store_true")
     sim.add_argument("--rate", type=float, default=0.0, help="units/min (0 = as fast as possible)")
+    sim.add_argument(
+        "--stations", action="store_true", help="also case packer, palletizer, label printers"
+    )
+    sim.add_argument("--case-size", type=int, default=20)
+    sim.add_argument("--pallet-size", type=int, default=40)
     sim.set_defaults(func=_simulate)
+
+    rework = cmds.add_parser("rework", help="unpack, replace or pack items and cases")
+    moves = rework.add_subparsers(dest="rework_command", required=True)
+    unpack = moves.add_parser("unpack", help="empty a case (items loose) or a pallet")
+    unpack.add_argument("--sscc", required=True, help="SSCC of the case or pallet")
+    replace = moves.add_parser("replace", help="replace one item of a case by another")
+    replace.add_argument("--case", required=True, help="SSCC of the case")
+    replace.add_argument("--remove", required=True, help="serial taken out")
+    replace.add_argument("--add", required=True, help="serial put in (passed, loose)")
+    pack = moves.add_parser("pack", help="pack loose items into a case, cases onto a pallet")
+    into = pack.add_mutually_exclusive_group(required=True)
+    into.add_argument("--case", help="SSCC of the case, or 'new' (needs --order)")
+    into.add_argument("--pallet", help="SSCC of the pallet, or 'new' (needs --order)")
+    pack.add_argument("--add", required=True, nargs="+", help="serials (case) or SSCCs (pallet)")
+    for move in (unpack, replace, pack):
+        move.add_argument("--order", help="work order (default: found from the SSCC)")
+        move.add_argument("--json", action="store_true", help="print the rows written as JSON")
+        move.set_defaults(func=_rework)
 
 
 def _progress(total: int) -> ProgressCallback:
@@ -91,14 +119,15 @@ def _run(args: argparse.Namespace) -> int:
             order.case_size,
             order.pallet_size,
         )
-    progress = None if args.json else _progress(len(order.batch.serials))
+    batch = dataclasses.replace(order.batch, nhrn=args.nhrn)
+    progress = None if args.json else _progress(len(batch.serials))
     if args.simulate:
         options = SimulatorOptions(
             faults=args.faults, seed=args.seed, symbols=args.symbols, rate_per_min=args.rate
         )
-        result = run_simulated_batch(line, order.batch, home.raw_line, new_sscc, options, progress)
+        result = run_simulated_batch(line, batch, home.raw_line, new_sscc, options, progress)
     else:
-        result = run_batch(line, order.batch, home.raw_line, new_sscc, progress)
+        result = run_batch(line, batch, home.raw_line, new_sscc, progress)
     if args.json:
         print(json.dumps(result.summary()))
         return 0
@@ -108,6 +137,48 @@ def _run(args: argparse.Namespace) -> int:
         f"{result.rejected:,} ({causes}), cases {result.cases:,}, pallets {result.pallets:,}, "
         f"{result.units_per_minute:,.0f} units/min"
     )
+    grades = ", ".join(f"{k} {v:,}" for k, v in sorted(result.grades.items())) or "none"
+    rate = result.camera_pass_rate
+    print(f"  camera pass rate {rate:.2%}, grades {grades}" if rate is not None else "")
+    if result.cases_refused or result.pallets_refused or result.unpacked:
+        print(
+            f"  refused {result.cases_refused} cases, {result.pallets_refused} pallets; "
+            f"{result.unpacked} passed units in no case (rework)"
+        )
+    return 0
+
+
+def _rework(args: argparse.Namespace) -> int:
+    home = resolve_home(getattr(args, "home", None)).ensure()
+    sscc = getattr(args, "sscc", None) or args.case or getattr(args, "pallet", None)
+    if args.order is None and sscc in (None, "new"):
+        raise ValidationError("--order", "needed to pack into a new case or pallet")
+    order = args.order or find_work_order(home.raw_line, str(sscc))
+    rework = Rework(home.raw, order)
+    try:
+        p = rework.packing
+        if args.rework_command == "unpack":
+            rows = rework.unpack(args.sscc)
+        elif args.rework_command == "replace":
+            rows = rework.replace(args.case, args.remove, args.add)
+        else:
+            level = "case" if args.case else "pallet"
+
+            def new_sscc(kind: str) -> str:
+                with SerialLedger(home.serial_ledger) as ledger:
+                    source = sscc_source(ledger, rework.company_prefix, 0, 1, 1)
+                return source(kind)
+
+            rows = rework.pack(args.case or args.pallet, level, args.add, new_sscc)
+    finally:
+        rework.close()
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    for row in rows:
+        child = row["child_serial"] or row["child_sscc"]
+        print(f"{row['action']:<6} {row['parent_level']} {row['parent_sscc']}  {child}")
+    print(f"{order}: {len(rows)} aggregation rows written ({p.line_id})")
     return 0
 
 
@@ -118,6 +189,9 @@ def _simulate(args: argparse.Namespace) -> int:
         printer_dialect=args.dialect,
         symbols=args.symbols,
         rate_per_min=args.rate,
+        stations=args.stations,
+        case_size=args.case_size,
+        pallet_size=args.pallet_size,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

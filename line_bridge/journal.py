@@ -15,6 +15,7 @@ A torn last line (a crash inside a write) is never cut: only complete lines are.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from line_bridge.schemas import JOURNAL_ONLY, STREAMS
+from serialtrace.errors import SerialtraceError
 from serialtrace.io.parquet import write_atomic
 
 PART = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
@@ -132,6 +134,19 @@ class LineJournal:
         self.part_rows = part_rows
         self.fsync_every_s = fsync_every_s
         self._last_fsync = time.monotonic()
+        # one writer per batch (a bridge, or a rework command): an advisory lock the
+        # kernel releases when the process dies, even by kill -9
+        folder = raw_line / "_journal" / f"work_order={work_order_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise SerialtraceError(
+                f"work order {work_order_id} is in use by another process "
+                "(a running line bridge or rework)"
+            ) from None
         self.streams = {
             name: StreamJournal(raw_line, name, work_order_id) for name in (*STREAMS, *JOURNAL_ONLY)
         }
@@ -166,3 +181,4 @@ class LineJournal:
             journal.cut_part(force=True)
             journal.fsync()
             journal.close()
+        os.close(self._lock)  # releases the lock

@@ -2,7 +2,8 @@
 
 [line]
 id = "LINE-1"
-artwork = "us-dscsa"          # human-readable layout: us-dscsa | eu-fmd
+artwork = "us-dscsa"          # us-dscsa | eu-fmd | sa-sfda (market profile [hri])
+member_state = "DE"           # optional: EU member state (national number line)
 grade_threshold = 1.5         # ISO/IEC 15415 grade C
 decision_budget_ms = 500
 reject_budget_ms = 2000
@@ -23,6 +24,13 @@ port = 9101
 driver = "jsonl"              # jsonl | opcua
 host = "127.0.0.1"
 port = 9102
+
+# Optional, all four or none: aggregation stations (else cases and pallets are filled
+# in software by count, line_bridge/aggregation.py)
+[devices.case_packer]         # jsonl
+[devices.case_labeler]        # jsonl
+[devices.palletizer]          # jsonl
+[devices.pallet_labeler]      # jsonl
 """
 
 from __future__ import annotations
@@ -32,16 +40,31 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from line_bridge.artwork import ARTWORK
+from line_bridge.artwork import ARTWORK, national_rule
 from line_bridge.bridge import LineConfig
 from line_bridge.devices.base import Camera, Printer, RejectGate
-from line_bridge.devices.jsonl import JsonCamera, JsonPrinter, JsonRejectGate
+from line_bridge.devices.jsonl import (
+    JsonCamera,
+    JsonLabelPrinter,
+    JsonPrinter,
+    JsonRejectGate,
+    JsonStation,
+)
 from line_bridge.devices.textcmd import TextPrinter
+from line_bridge.stations import Stations
 from serialtrace.errors import ConfigurationError, ValidationError
 
 PRINTER_DRIVERS = {"jsonl": JsonPrinter, "textcmd": TextPrinter}
 CAMERA_DRIVERS: dict[str, Any] = {"jsonl": JsonCamera}
 GATE_DRIVERS: dict[str, Any] = {"jsonl": JsonRejectGate}
+STATION_DRIVERS: dict[str, Any] = {"jsonl": JsonStation}
+LABELER_DRIVERS: dict[str, Any] = {"jsonl": JsonLabelPrinter}
+STATION_KINDS = {
+    "case_packer": STATION_DRIVERS,
+    "case_labeler": LABELER_DRIVERS,
+    "palletizer": STATION_DRIVERS,
+    "pallet_labeler": LABELER_DRIVERS,
+}
 
 
 @dataclass(frozen=True)
@@ -59,25 +82,41 @@ class LineFile:
     printer: DeviceConfig
     camera: DeviceConfig
     gate: DeviceConfig
+    stations: dict[str, DeviceConfig] | None = None  # STATION_KINDS → device, or None
 
     def with_ports(self, ports: dict[str, int], host: str = "127.0.0.1") -> LineFile:
         """The same line with its devices at other loopback ports (simulators)."""
+        stations = None
+        if self.stations is not None:
+            stations = {
+                kind: replace(cfg, host=host, port=ports[kind])
+                for kind, cfg in self.stations.items()
+            }
         return replace(
             self,
             printer=replace(self.printer, host=host, port=ports["printer"]),
             camera=replace(self.camera, host=host, port=ports["camera"]),
             gate=replace(self.gate, host=host, port=ports["gate"]),
+            stations=stations,
         )
 
     def devices(self) -> tuple[Printer, Camera, RejectGate]:
-        def build(cfg: DeviceConfig, drivers: dict[str, Any]) -> Any:
-            return drivers[cfg.driver](cfg.name, cfg.host, cfg.port, **cfg.options)
-
         return (
-            build(self.printer, PRINTER_DRIVERS),
-            build(self.camera, CAMERA_DRIVERS),
-            build(self.gate, GATE_DRIVERS),
+            _build(self.printer, PRINTER_DRIVERS),
+            _build(self.camera, CAMERA_DRIVERS),
+            _build(self.gate, GATE_DRIVERS),
         )
+
+    def station_devices(self) -> Stations | None:
+        """The aggregation stations and label printers, None for software aggregation."""
+        if self.stations is None:
+            return None
+        built = {kind: _build(cfg, STATION_KINDS[kind]) for kind, cfg in self.stations.items()}
+        return Stations(**built)
+
+
+def _build(cfg: DeviceConfig, drivers: dict[str, Any]) -> Any:
+    return drivers[cfg.driver](cfg.name, cfg.host, cfg.port, **cfg.options)
 
 
 def _register_opcua() -> None:
@@ -130,18 +169,33 @@ def parse_line_file(data: dict[str, Any]) -> LineFile:
         ("case_size", 1, 10_000),
         ("pallet_size", 1, 10_000),
         ("window", 1, 10_000),
+        ("station_settle_ms", 1, 600_000),
     ):
         if key in line:
             value = line[key]
             if not isinstance(value, int | float) or not low <= value <= high:
                 raise ValidationError(f"line.{key}", f"must be between {low} and {high}")
             numbers[key] = value
-    config = LineConfig(line_id=str(line["id"]), artwork=artwork, **numbers)
+    member_state = line.get("member_state")
+    if member_state is not None:
+        member_state = str(member_state).upper()
+        national_rule(artwork, member_state)  # a known template
+    config = LineConfig(
+        line_id=str(line["id"]), artwork=artwork, member_state=member_state, **numbers
+    )
+    given = [kind for kind in STATION_KINDS if kind in data.get("devices", {})]
+    if given and len(given) < len(STATION_KINDS):
+        missing = ", ".join(f"devices.{k}" for k in STATION_KINDS if k not in given)
+        raise ValidationError(
+            "devices", f"aggregation stations come all four or none: missing {missing}"
+        )
+    stations = {kind: _device(data, kind, STATION_KINDS[kind]) for kind in given} or None
     return LineFile(
         config,
         _device(data, "printer", PRINTER_DRIVERS),
         _device(data, "camera", CAMERA_DRIVERS),
         _device(data, "gate", GATE_DRIVERS),
+        stations,
     )
 
 

@@ -6,6 +6,13 @@ camera → bridge    {"type": "inspect", "trigger": 17, "decoded": "..."|null,
                     "grade": "A".."F", "grade_value": 4.0..0.0, "readable": true|false}
 bridge → gate      {"cmd": "reject", "seq": 17}
 gate → bridge      {"type": "ack", "cmd": "reject", "seq": 17, "confirmed": true}
+station → bridge   {"type": "scan", "container": 7, "code": "..."}
+                   {"type": "closed", "container": 7, "count": 20[, "batch_end": true]}
+                   {"type": "ack", "cmd": "divert", "container": 7}
+bridge → station   {"cmd": "close"} | {"cmd": "divert", "container": 7, "reason": "..."}
+bridge → labeler   {"cmd": "label", "level": "case", "sscc": "...", "payload": "00...",
+                    "hri": [...]}
+labeler → bridge   {"type": "ack", "cmd": "label", "sscc": "..."}
 
 Payloads carry the GS separator (ASCII 29) JSON-escaped as ``\\u001d``. docs/line-protocol.md
 describes the protocol for device vendors.

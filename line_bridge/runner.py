@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from line_bridge.bridge import Batch, BatchResult, LineBridge, ProgressCallback
+from line_bridge.bridge import Batch, BatchResult, LineBridge, ProgressCallback, check_artwork
 from line_bridge.journal import LineJournal
 from line_bridge.linefile import LineFile
 from line_bridge.simulator import FaultRates
@@ -34,6 +34,10 @@ class SimulatorOptions:
     camera_disconnect_after: int = 0
     camera_protocol: str = "jsonl"  # jsonl | opcua
     gate_protocol: str = "jsonl"  # jsonl | opcua
+    stations: bool = False  # also case packer, palletizer and their label printers
+    case_size: int = 20  # the stations' container sizes
+    pallet_size: int = 40
+    travel_ms: float = 1200.0  # stations: camera → reject position (> decision budget)
 
 
 @contextmanager
@@ -61,11 +65,38 @@ def _process(args: list[str], tmp: Path, name: str) -> Iterator[dict[str, int]]:
 
 @contextmanager
 def simulators(options: SimulatorOptions = SimulatorOptions()) -> Iterator[dict[str, int]]:
-    """Start camera, printer and reject-gate simulators; yield their device ports."""
+    """Start camera, printer and reject-gate simulators (and, with ``options.stations``,
+    the aggregation stations and label printers); yield their device ports."""
     faults = options.faults.as_arg()
     seed = [] if options.seed is None else ["--seed", str(options.seed)]
     with tempfile.TemporaryDirectory(prefix="serialtrace-sim-") as folder, ExitStack() as stack:
         tmp = Path(folder)
+        ports: dict[str, int] = {}
+        gate_args: list[str] = []
+        camera_args: list[str] = []
+        if options.stations:  # downstream first: each device connects to the next one
+            stations = _start_stations(stack, tmp, options, faults, seed, ports)
+            gate_args = ["--downstream", f"{HOST}:{stations}", "--travel-ms"]
+            gate_args.append(str(options.travel_ms))
+        gate = stack.enter_context(
+            _process(
+                [
+                    "gate",
+                    "--protocol",
+                    options.gate_protocol,
+                    "--faults",
+                    faults,
+                    *seed,
+                    "--unconfirmed-reject-rate",
+                    str(options.unconfirmed_reject_rate),
+                    *gate_args,
+                ],
+                tmp,
+                "gate",
+            )
+        )
+        if options.stations:
+            camera_args = ["--downstream", f"{HOST}:{gate['conveyor']}"]
         camera = stack.enter_context(
             _process(
                 [
@@ -77,6 +108,7 @@ def simulators(options: SimulatorOptions = SimulatorOptions()) -> Iterator[dict[
                     *seed,
                     "--disconnect-after",
                     str(options.camera_disconnect_after),
+                    *camera_args,
                 ],
                 tmp,
                 "camera",
@@ -103,21 +135,37 @@ def simulators(options: SimulatorOptions = SimulatorOptions()) -> Iterator[dict[
                 "printer",
             )
         )
-        gate = stack.enter_context(
-            _process(
-                [
-                    "gate",
-                    "--protocol",
-                    options.gate_protocol,
-                    *seed,
-                    "--unconfirmed-reject-rate",
-                    str(options.unconfirmed_reject_rate),
-                ],
-                tmp,
-                "gate",
-            )
-        )
-        yield {"printer": printer["printer"], "camera": camera["camera"], "gate": gate["gate"]}
+        ports.update(printer=printer["printer"], camera=camera["camera"], gate=gate["gate"])
+        yield ports
+
+
+def _start_stations(
+    stack: ExitStack,
+    tmp: Path,
+    options: SimulatorOptions,
+    faults: str,
+    seed: list[str],
+    ports: dict[str, int],
+) -> int:
+    """Start pallet labeler, palletizer, case labeler, case packer (each feeds on the
+    previous one's conveyor); fill ``ports``; return the case packer's conveyor port."""
+
+    def start(kind: str, name: str, *args: str) -> dict[str, int]:
+        return stack.enter_context(_process([kind, *args, *seed], tmp, name))
+
+    ports["pallet_labeler"] = start("labeler", "pallet_labeler")["labeler"]
+    palletizer = start(
+        "palletizer", "palletizer", "--size", str(options.pallet_size), "--faults", faults
+    )
+    ports["palletizer"] = palletizer["palletizer"]
+    ports["case_labeler"] = start(
+        "labeler", "case_labeler", "--downstream", f"{HOST}:{palletizer['conveyor']}"
+    )["labeler"]
+    packer = start(
+        "case_packer", "case_packer", "--size", str(options.case_size), "--faults", faults
+    )
+    ports["case_packer"] = packer["case_packer"]
+    return packer["conveyor"]
 
 
 def run_batch(
@@ -128,10 +176,13 @@ def run_batch(
     progress: ProgressCallback | None = None,
 ) -> BatchResult:
     """Run the bridge for ``batch`` against the devices of ``line`` (journal in raw_line)."""
+    check_artwork(line.line, batch)  # before anything is journaled
     printer, camera, gate = line.devices()
     journal = LineJournal(raw_line, batch.work_order_id, line.line.line_id)
     journal.recover()
-    bridge = LineBridge(line.line, printer, camera, gate, journal, new_sscc, progress)
+    bridge = LineBridge(
+        line.line, printer, camera, gate, journal, new_sscc, progress, line.station_devices()
+    )
     return asyncio.run(bridge.run(batch))
 
 
@@ -146,6 +197,14 @@ def run_simulated_batch(
     """Start the simulators, run the real bridge against them for ``batch``, stop them."""
     if line.printer.driver != options.printer_dialect:
         options = replace(options, printer_dialect=line.printer.driver)
-    options = replace(options, camera_protocol=line.camera.driver, gate_protocol=line.gate.driver)
+    options = replace(
+        options,
+        camera_protocol=line.camera.driver,
+        gate_protocol=line.gate.driver,
+        stations=line.stations is not None,
+        case_size=line.line.case_size,
+        pallet_size=line.line.pallet_size,
+        travel_ms=max(options.travel_ms, 2.0 * line.line.decision_budget_ms + 250),
+    )
     with simulators(options) as ports:
         return run_batch(line.with_ports(ports), batch, raw_line, new_sscc, progress)

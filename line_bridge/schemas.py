@@ -103,6 +103,28 @@ METRICS_SCHEMA = pa.schema(
         pa.field("units_per_minute", pa.float64(), nullable=False),  # over the window
         pa.field("camera_pass_rate", pa.float64(), nullable=True),  # cumulative
         pa.field("decision_p99_us", pa.int64(), nullable=True),  # over the window
+        pa.field("rejects_by_cause", pa.string(), nullable=False),  # JSON {cause: n}, cumulative
+        pa.field("grade_counts", pa.string(), nullable=False),  # JSON {grade: n}, cumulative
+        pa.field("cases_closed", pa.int64(), nullable=False),  # cumulative
+        pa.field("pallets_closed", pa.int64(), nullable=False),  # cumulative
+    ]
+)
+
+# What the aggregation stations (case packer, palletizer) and label printers said and what
+# the bridge made of it: a line with no stations writes no rows (an empty file).
+STATION_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("station_id", pa.string(), nullable=False),  # station or label printer
+        pa.field("level", pa.string(), nullable=False),  # 'case' | 'pallet'
+        pa.field("container", pa.int64(), nullable=True),  # the station's container number
+        pa.field("event", pa.string(), nullable=False),  # see STATION_EVENTS
+        pa.field("code", pa.string(), nullable=True),  # scan: the code read
+        pa.field("count", pa.int64(), nullable=True),  # closed/refused: the station's count
+        pa.field("sscc", pa.string(), nullable=True),  # closed, labelled: the parent's SSCC
+        pa.field("reason", pa.string(), nullable=True),  # refused: why
+        pa.field("recorded_at", TS, nullable=False),
     ]
 )
 
@@ -113,6 +135,7 @@ STREAMS: dict[str, pa.Schema] = {
     "aggregate": AGGREGATE_SCHEMA,
     "line_state": LINE_STATE_SCHEMA,
     "metrics": METRICS_SCHEMA,
+    "station": STATION_SCHEMA,
 }
 
 # Bridge bookkeeping journaled but never turned into Parquet: the print commands sent,
@@ -129,3 +152,11 @@ REJECT_CAUSES = (
 )
 
 LINE_STATES = ("idle", "starting", "execute", "held", "completing", "complete", "aborted")
+
+STATION_EVENTS = (
+    "scan",  # the station read a code into its open container
+    "closed",  # the station closed a container and the bridge aggregated it (sscc)
+    "refused",  # the station closed a container the bridge refused (reason): diverted
+    "diverted",  # the station confirmed the refused container left the line
+    "labelled",  # the label printer printed the SSCC label of the container
+)

@@ -3,6 +3,8 @@
     python -m line_bridge.simulator camera  --port 0 --conveyor-port 0 --ready-file F ...
     python -m line_bridge.simulator printer --port 0 --conveyor 127.0.0.1:PORT --dialect jsonl ...
     python -m line_bridge.simulator gate    --port 0 ...
+    python -m line_bridge.simulator case_packer|palletizer --port 0 --conveyor-port 0 --size N
+    python -m line_bridge.simulator labeler --port 0 [--downstream 127.0.0.1:PORT]
 
 Camera and gate speak the JSON-lines protocol, or OPC UA with ``--protocol opcua`` (the
 information model of line_bridge/devices/opcua.py; the camera still gets its packs over
@@ -18,6 +20,17 @@ a real GS1 DataMatrix (zxing-cpp) and the camera decodes the image.
 Faults are drawn per unit at configurable rates: misprint (the printed code differs from
 the commanded one), unreadable code, low grade, duplicate read (the camera reads the
 previous pack's code again), camera timeout (no result), and device disconnects.
+
+A line with aggregation stations extends the conveyor: the camera passes every pack on to
+the gate (``--downstream``), which holds it for the travel time to the reject position
+(``--travel-ms``) and then kicks it into the reject bin if a reject was commanded for it
+(confirmed), or passes it on to the case packer (a reject commanded after the pack passed
+is answered "not confirmed"). The case packer scans what reaches it into cases and closes
+each case at ``--size``; the case labeler passes every labelled case on to the palletizer,
+which scans the labels onto pallets. Station faults: ``missing_scan`` (a code not read),
+``duplicate_scan`` (a code reported twice), and at the gate ``reinserted_reject`` (a
+rejected pack, confirmed in the bin, put back on the line by hand: it reaches the case
+packer).
 """
 
 from __future__ import annotations
@@ -40,7 +53,16 @@ from line_bridge.devices.textcmd import parse_job
 from line_bridge.protocol import ProtocolError, decode, encode
 
 GRADES = {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0, "F": 0.0}
-FAULTS = ("misprint", "unreadable", "low_grade", "duplicate_read", "camera_timeout")
+FAULTS = (
+    "misprint",
+    "unreadable",
+    "low_grade",
+    "duplicate_read",
+    "camera_timeout",
+    "missing_scan",
+    "duplicate_scan",
+    "reinserted_reject",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,9 @@ class FaultRates:
     low_grade: float = 0.0
     duplicate_read: float = 0.0
     camera_timeout: float = 0.0
+    missing_scan: float = 0.0  # aggregation stations
+    duplicate_scan: float = 0.0
+    reinserted_reject: float = 0.0  # gate, with stations
 
     @classmethod
     def spread(cls, total: float) -> FaultRates:
@@ -195,11 +220,21 @@ class PrinterSim(_Device):
         return encode({"type": "nak", "seq": seq, "reason": error})
 
 
+async def _open_downstream(address: str) -> asyncio.StreamWriter | None:
+    """The conveyor link to the next device (``HOST:PORT``), or None."""
+    if not address:
+        return None
+    host, _, port = address.rpartition(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    return writer
+
+
 class CameraSim(_Device):
     def __init__(self, rates: FaultRates, seed: int | None, disconnect_after: int) -> None:
         super().__init__(rates, seed, disconnect_after)
         self.packs: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._previous: str | None = None
+        self.downstream: asyncio.StreamWriter | None = None  # to the gate (stations)
 
     async def inspect_to(self, device: DeviceServer) -> None:
         """OPC UA: inspect every pack, append its result to the device's result ring."""
@@ -213,7 +248,12 @@ class CameraSim(_Device):
 
     async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
-            self.packs.put_nowait(json.loads(line))
+            pack = json.loads(line)
+            self.packs.put_nowait(pack)
+            if self.downstream is not None:  # the pack moves on towards the gate
+                moving = {"trigger": pack["trigger"], "printed": pack["printed"]}
+                self.downstream.write(encode(moving))
+                await self.downstream.drain()
         writer.close()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -269,15 +309,66 @@ class CameraSim(_Device):
 
 
 class GateSim(_Device):
-    def __init__(self, seed: int | None, disconnect_after: int, unconfirmed_rate: float) -> None:
-        super().__init__(FaultRates(), seed, disconnect_after)
+    def __init__(
+        self,
+        rates: FaultRates,
+        seed: int | None,
+        disconnect_after: int,
+        unconfirmed_rate: float,
+        travel_ms: float = 0.0,
+    ) -> None:
+        super().__init__(rates, seed, disconnect_after)
         self.unconfirmed_rate = unconfirmed_rate
         self.opcua: DeviceServer | None = None
+        self.travel = travel_ms / 1000  # camera → reject position
+        self.downstream: asyncio.StreamWriter | None = None  # to the case packer (stations)
+        self._commanded: dict[int, asyncio.Future[bool]] = {}  # reject commanded, not arrived
+        self._passed: set[int] = set()  # packs already past the reject position
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def rejected(self, seq: int) -> bool:
+        """Whether the reject of ``seq`` is confirmed: at once without a conveyor; with one,
+        when the pack reaches the reject position (false if it passed already)."""
+        if self.downstream is None:
+            return not self.hit(self.unconfirmed_rate)
+        if seq in self._passed:
+            return False  # too late: the pack is on its way to the case packer
+        future = self._commanded.setdefault(seq, asyncio.get_running_loop().create_future())
+        return await future
+
+    async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await reader.readline():
+            pack = json.loads(line)
+            loop.call_later(self.travel, self._at_reject_position, pack)
+        writer.close()
+
+    def _at_reject_position(self, pack: dict[str, Any]) -> None:
+        assert self.downstream is not None
+        seq = int(pack["trigger"])
+        future = self._commanded.pop(seq, None)
+        if future is not None:  # kicked into the reject bin
+            if not future.done():
+                future.set_result(not self.hit(self.unconfirmed_rate))
+            if not self.hit(self.rates.reinserted_reject):
+                return  # else: put back on the line by hand, it goes on to the packer
+        else:
+            self._passed.add(seq)
+        self.downstream.write(encode(pack))
 
     async def reject_opcua(self, seq: int) -> None:
         """OPC UA: a Gate.Reject(seq) call; the confirmation goes to the confirmation ring."""
         assert self.opcua is not None
-        await self.opcua.publish_confirmation(seq, not self.hit(self.unconfirmed_rate))
+        if self.downstream is None:
+            await self._confirm_opcua(seq)
+        else:  # the call returns at once; the confirmation follows when the pack arrives
+            task = asyncio.create_task(self._confirm_opcua(seq))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _confirm_opcua(self, seq: int) -> None:
+        assert self.opcua is not None
+        await self.opcua.publish_confirmation(seq, await self.rejected(seq))
         self.handled += 1
         if self._should_drop():
             self.opcua.drop_connections()
@@ -290,23 +381,122 @@ class GateSim(_Device):
         while line := await reader.readline():
             message = decode(line)
             if message.get("cmd") == "reject":
-                confirmed = not self.hit(self.unconfirmed_rate)
-                writer.write(
-                    encode(
-                        {
-                            "type": "ack",
-                            "cmd": "reject",
-                            "seq": message["seq"],
-                            "confirmed": confirmed,
-                        }
-                    )
-                )
+                if self.downstream is None:
+                    await self._answer(writer, int(message["seq"]))
+                else:  # confirmed when the pack reaches the reject position
+                    task = asyncio.create_task(self._answer(writer, int(message["seq"])))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
             else:
                 writer.write(encode({"type": "nak", "reason": "unknown command"}))
-            await writer.drain()
+                await writer.drain()
             self.handled += 1
             if self._should_drop():
                 break
+        writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter, seq: int) -> None:
+        confirmed = await self.rejected(seq)
+        with contextlib.suppress(ConnectionError):
+            answer = {"type": "ack", "cmd": "reject", "seq": seq, "confirmed": confirmed}
+            writer.write(encode(answer))
+            await writer.drain()
+
+
+class StationSim(_Device):
+    """A case packer or palletizer: scans what the conveyor brings into containers of
+    ``size``; events are stored and forwarded to whichever bridge is connected."""
+
+    def __init__(self, rates: FaultRates, seed: int | None, size: int) -> None:
+        super().__init__(rates, seed, 0)
+        self.size = size
+        self.container = 1
+        self.children: list[str] = []
+        self.closed: set[int] = set()  # closed, not diverted
+        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            pack = json.loads(line)
+            self.pack(str(pack.get("code") or pack["printed"]))
+        writer.close()
+
+    def pack(self, code: str) -> None:
+        self.children.append(code)
+        if not self.hit(self.rates.missing_scan):
+            reads = 2 if self.hit(self.rates.duplicate_scan) else 1
+            for _ in range(reads):
+                self._emit({"type": "scan", "container": self.container, "code": code})
+        if len(self.children) >= self.size:
+            self.close(batch_end=False)
+
+    def close(self, batch_end: bool) -> None:
+        message: dict[str, Any] = {
+            "type": "closed",
+            "container": self.container,
+            "count": len(self.children),
+        }
+        if batch_end:
+            message["batch_end"] = True
+        self._emit(message)
+        self.closed.add(self.container)
+        self.container += 1
+        self.children = []
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(encode(message))
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sender = asyncio.create_task(self._send(writer))
+        try:
+            while line := await reader.readline():
+                message = decode(line)
+                if message.get("cmd") == "close":
+                    await asyncio.sleep(0.05)  # what is on the conveyor's last metre arrives
+                    self.close(batch_end=True)
+                elif message.get("cmd") == "divert":
+                    container = int(message["container"])
+                    self.closed.discard(container)
+                    self._emit({"type": "ack", "cmd": "divert", "container": container})
+                else:
+                    self._emit({"type": "nak", "reason": "unknown command"})
+        except ConnectionError:
+            pass  # the bridge went away (or was killed): wait for it to come back
+        finally:
+            sender.cancel()
+            writer.close()
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        while True:
+            data = await self.outbox.get()
+            try:
+                writer.write(data)
+                await writer.drain()
+            except ConnectionError:
+                self.outbox.put_nowait(data)  # kept for the next bridge (order may change)
+                return
+
+
+class LabelerSim(_Device):
+    """Prints SSCC labels; passes each labelled container on (``--downstream``)."""
+
+    def __init__(self) -> None:
+        super().__init__(FaultRates(), None, 0)
+        self.downstream: asyncio.StreamWriter | None = None
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                message = decode(line)
+                if message.get("cmd") != "label":
+                    writer.write(encode({"type": "nak", "reason": "unknown command"}))
+                    continue
+                sscc = str(message["sscc"])
+                if self.downstream is not None:  # the labelled case moves on
+                    self.downstream.write(encode({"code": message["payload"]}))
+                    await self.downstream.drain()
+                writer.write(encode({"type": "ack", "cmd": "label", "sscc": sscc}))
+                await writer.drain()
         writer.close()
 
 
@@ -329,6 +519,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
     if args.device == "camera":
         camera = CameraSim(rates, args.seed, args.disconnect_after)
+        camera.downstream = await _open_downstream(args.downstream)
         if args.symbols:  # load the decoder before the first pack arrives
             _decode_image(_render("0100312345678906211"), damage=False)
         await listen("conveyor", camera.conveyor, args.conveyor_port)
@@ -353,8 +544,21 @@ async def _serve(args: argparse.Namespace) -> None:
             _render("0100312345678906211")
         await printer.connect_conveyor()
         await listen("printer", printer.handle, args.port)
+    elif args.device in ("case_packer", "palletizer"):
+        station = StationSim(rates, args.seed, args.size)
+        await listen("conveyor", station.conveyor, args.conveyor_port)
+        await listen(args.device, station.handle, args.port)
+    elif args.device == "labeler":
+        labeler = LabelerSim()
+        labeler.downstream = await _open_downstream(args.downstream)
+        await listen("labeler", labeler.handle, args.port)
     else:
-        gate = GateSim(args.seed, args.disconnect_after, args.unconfirmed_reject_rate)
+        gate = GateSim(
+            rates, args.seed, args.disconnect_after, args.unconfirmed_reject_rate, args.travel_ms
+        )
+        gate.downstream = await _open_downstream(args.downstream)
+        if gate.downstream is not None:
+            await listen("conveyor", gate.conveyor, args.conveyor_port)
         if args.protocol == "opcua":
             gate.opcua = await DeviceServer.start(
                 "127.0.0.1", args.port, on_reject=gate.reject_opcua
@@ -385,9 +589,13 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Packaging-line device simulator (loopback)")
-    parser.add_argument("device", choices=["printer", "camera", "gate"])
+    parser.add_argument(
+        "device", choices=["printer", "camera", "gate", "case_packer", "palletizer", "labeler"]
+    )
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--conveyor-port", type=int, default=0, help="camera: conveyor input")
+    parser.add_argument(
+        "--conveyor-port", type=int, default=0, help="camera, gate, stations: conveyor input"
+    )
     parser.add_argument(
         "--conveyor", default="", help="printer: HOST:PORT of the camera's conveyor"
     )
@@ -402,6 +610,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--disconnect-after", type=int, default=0)
     parser.add_argument("--unconfirmed-reject-rate", type=float, default=0.0)
     parser.add_argument("--ready-file", help="write the chosen ports here as JSON")
+    parser.add_argument(
+        "--downstream", default="", help="camera, gate, labeler: HOST:PORT of the next conveyor"
+    )
+    parser.add_argument("--travel-ms", type=float, default=0.0, help="gate: camera → gate time")
+    parser.add_argument("--size", type=int, default=20, help="station: children per container")
     asyncio.run(_serve(parser.parse_args(argv)))
 
 

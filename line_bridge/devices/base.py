@@ -56,7 +56,64 @@ class DeviceState:
     reason: str
 
 
-DeviceEvent = PrintAck | InspectionResult | RejectConfirmation | DeviceState
+@dataclass(frozen=True, slots=True)
+class LabelJob:
+    """An SSCC label for a closed case or pallet."""
+
+    level: str  # 'case' | 'pallet'
+    sscc: str  # SSCC-18
+    payload: str  # GS1 element string of the label's barcode: 00<SSCC>
+    hri: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelAck:
+    device: str
+    sscc: str
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StationScan:
+    """An aggregation station read ``code`` into the container it is filling (a case at
+    the case packer: an item's element string; a pallet at the palletizer: ``00<SSCC>``
+    of a case label). ``container`` is the station's own count of its containers."""
+
+    device: str
+    container: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class StationClosed:
+    """The station closed ``container`` (full, or on the bridge's close command at batch
+    end) holding ``count`` children by its own mechanical count."""
+
+    device: str
+    container: int
+    count: int
+    batch_end: bool = False  # the answer to the bridge's close command
+
+
+@dataclass(frozen=True, slots=True)
+class StationDiverted:
+    """The station took ``container`` off the line (after a divert command)."""
+
+    device: str
+    container: int
+
+
+DeviceEvent = (
+    PrintAck
+    | InspectionResult
+    | RejectConfirmation
+    | DeviceState
+    | LabelAck
+    | StationScan
+    | StationClosed
+    | StationDiverted
+)
 EventSink = Callable[[DeviceEvent], None]
 
 
@@ -81,3 +138,23 @@ class Camera(Device, Protocol):
 class RejectGate(Device, Protocol):
     def reject(self, seq: int) -> bool:
         """Command a reject (False: link down); the device answers with a confirmation."""
+
+
+class LabelPrinter(Device, Protocol):
+    """Prints SSCC labels (case labels, pallet labels); answers each with a LabelAck."""
+
+    def label(self, job: LabelJob) -> bool:
+        """Send one label (False: link down)."""
+
+
+class AggregationStation(Device, Protocol):
+    """A case packer (children: items) or palletizer (children: cases). Reports
+    StationScan for every code it reads into the open container and StationClosed when
+    the container is closed; takes two commands."""
+
+    def close_partial(self) -> bool:
+        """Batch end: close the open container now, however full (StationClosed follows,
+        with count 0 when it is empty)."""
+
+    def divert(self, container: int, reason: str) -> bool:
+        """Take ``container`` off the line for rework (StationDiverted follows)."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 from line_bridge.devices.base import (
     EventSink,
     InspectionResult,
+    LabelAck,
+    LabelJob,
     PrintAck,
     PrintJob,
     RejectConfirmation,
+    StationClosed,
+    StationDiverted,
+    StationScan,
 )
 from line_bridge.devices.tcp import TcpLink
 from line_bridge.protocol import ProtocolError, decode, encode
@@ -91,3 +96,51 @@ class JsonRejectGate(_JsonDevice):
         m = decode(line)
         confirmed = m.get("type") == "ack" and bool(m.get("confirmed"))
         self._sink(RejectConfirmation(self.name, int(m["seq"]), confirmed))
+
+
+class JsonLabelPrinter(_JsonDevice):
+    """driver = "jsonl" for a case or pallet label printer."""
+
+    def label(self, job: LabelJob) -> bool:
+        message = {
+            "cmd": "label",
+            "level": job.level,
+            "sscc": job.sscc,
+            "payload": job.payload,
+            "hri": list(job.hri),
+        }
+        return self.link.send(encode(message))
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        m = decode(line)
+        ok = m.get("type") == "ack"
+        reason = None if ok else str(m.get("reason", m))
+        self._sink(LabelAck(self.name, str(m.get("sscc", "")), ok, reason))
+
+
+class JsonStation(_JsonDevice):
+    """driver = "jsonl" for an aggregation station (case packer or palletizer)."""
+
+    def close_partial(self) -> bool:
+        return self.link.send(encode({"cmd": "close"}))
+
+    def divert(self, container: int, reason: str) -> bool:
+        return self.link.send(encode({"cmd": "divert", "container": container, "reason": reason}))
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        m = decode(line)
+        kind = m.get("type")
+        if kind == "scan":
+            self._sink(StationScan(self.name, int(m["container"]), str(m["code"])))
+        elif kind == "closed":
+            self._sink(
+                StationClosed(
+                    self.name, int(m["container"]), int(m["count"]), bool(m.get("batch_end"))
+                )
+            )
+        elif kind == "ack" and m.get("cmd") == "divert":
+            self._sink(StationDiverted(self.name, int(m["container"])))
+        else:
+            raise ProtocolError(f"not a station message: {m}")

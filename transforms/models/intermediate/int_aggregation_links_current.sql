@@ -1,11 +1,13 @@
 -- The parent of every child as of now: the latest event per (parent, child) wins;
 -- the link exists if that event is an ADD. A DELETE at the same instant as an ADD
 -- wins the tie (the link is not asserted).
+{{ batch_incremental_config() }}
 with
 
 aggregations as (
 
     select * from {{ ref('stg_line__aggregations') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 

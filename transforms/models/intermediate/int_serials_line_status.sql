@@ -4,17 +4,20 @@
 -- (rejected_at_line:<cause>); passed and in a case -> aggregated; passed -> commissioned.
 -- 'printed' (printed, no inspection outcome) cannot survive a passing build: the
 -- invariant test assert_every_printed_unit_has_outcome fails first.
+{{ batch_incremental_config() }}
 with
 
 allocations as (
 
     select * from {{ ref('stg_serials__allocations') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 units as (
 
     select * from {{ ref('int_units_inspected') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
@@ -22,6 +25,7 @@ item_links as (
 
     select * from {{ ref('aggregation_hierarchy') }}
     where child_level = 'item'
+        and {{ batch_filter('work_order_id') }}
 
 ),
 

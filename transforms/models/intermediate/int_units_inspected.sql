@@ -1,21 +1,25 @@
 -- One row per printed unit, with the camera's verdict and the reject gate's record.
+{{ batch_incremental_config() }}
 with
 
 prints as (
 
     select * from {{ ref('stg_line__prints') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 inspections as (
 
     select * from {{ ref('stg_line__inspections') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 rejects as (
 
     select * from {{ ref('stg_line__rejects') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 

@@ -1,11 +1,13 @@
 -- One row per current parent-child link, with the pallet of every item resolved
 -- through its case: `where pallet_sscc = X` lists what is inside pallet X,
 -- `where child_key = Y` tells where item (or case) Y is.
+{{ batch_incremental_config() }}
 with
 
 links as (
 
     select * from {{ ref('int_aggregation_links_current') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 

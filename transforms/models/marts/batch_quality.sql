@@ -1,27 +1,32 @@
 -- One row per work order: what the line did with its serials.
+{{ batch_incremental_config() }}
 with
 
 work_orders as (
 
     select * from {{ ref('stg_masterdata__work_orders') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 allocations as (
 
     select * from {{ ref('stg_serials__allocations') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 units as (
 
     select * from {{ ref('int_units_inspected') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 containers as (
 
     select * from {{ ref('containers') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 

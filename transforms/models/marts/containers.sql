@@ -1,15 +1,18 @@
 -- One row per case or pallet SSCC ever used as a parent on the line.
+{{ batch_incremental_config() }}
 with
 
 aggregations as (
 
     select * from {{ ref('stg_line__aggregations') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
 links as (
 
     select * from {{ ref('int_aggregation_links_current') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 

@@ -2,11 +2,13 @@
 -- in (int_serials_line_status), unless a lifecycle event recorded outside the line
 -- (decommissioning, batch close) was applied since: then the latest applied event wins
 -- and status_reason carries its reason.
+{{ batch_incremental_config() }}
 with
 
 line as (
 
     select * from {{ ref('int_serials_line_status') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
@@ -18,6 +20,7 @@ latest_event as (
 
     from {{ ref('int_lifecycle_events_replayed') }}
     where is_applied
+        and {{ batch_filter('work_order_id') }}
 
 ),
 

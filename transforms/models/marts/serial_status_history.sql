@@ -4,11 +4,13 @@
 -- (int_lifecycle_events_replayed). Each row's from_status is the previous row's
 -- to_status, and the last to_status is serial_lifecycle.status
 -- (invariant assert_status_history_is_a_chain).
+{{ batch_incremental_config() }}
 with
 
 units as (
 
     select * from {{ ref('int_serials_line_status') }}
+    where {{ batch_filter('work_order_id') }}
 
 ),
 
@@ -29,6 +31,7 @@ item_events as (
 
     from {{ ref('stg_line__aggregations') }}
     where child_level = 'item'
+        and {{ batch_filter('work_order_id') }}
 
 ),
 
@@ -202,6 +205,7 @@ lifecycle_transitions as (
 
     from {{ ref('int_lifecycle_events_replayed') }}
     where is_applied
+        and {{ batch_filter('work_order_id') }}
 
 ),
 

@@ -1,8 +1,12 @@
+{{ batch_incremental_config() }}
+-- depends_on: {{ ref('int_batch_fingerprints') }}
 with
 
 source as (
 
     select * from {{ source('serials', 'allocations') }}
+    -- incremental: only the changed work orders' files (hive partition pruning)
+    where {{ batch_filter('work_order') }}
 
 ),
 

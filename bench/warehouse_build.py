@@ -1,0 +1,200 @@
+"""Benchmark: full `dbt build` of the warehouse over N units, then an incremental build
+after one more batch, against a plain DuckDB scan of the same raw Parquet.
+
+    .venv/bin/python bench/warehouse_build.py --units 10000000      # default
+    .venv/bin/python bench/warehouse_build.py --units 200000        # small
+
+Targets (warehouse issue, 2-core machine): full build (models + data tests + unit tests)
+over 10 million units <= 120 s and <= 6 GB peak memory; the incremental build after one
+new batch of 100,000 units <= 10 s.
+
+Steps: generate the raw zone with bench/generate_rawzone.py (cached in --cache-dir and
+reused; files a previous run added are removed first), `dbt build` into a fresh
+warehouse (timed, peak RSS of the dbt process from wait4), append one batch of
+--increment units, `dbt build` again (incremental, same target folder so dbt parses
+partially), then time `select count(*), count(distinct serial)` over the raw print and
+inspect Parquet in DuckDB with the same settings. The figures come last as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+import duckdb  # noqa: E402
+
+PROJECT_ROOT = BENCH_DIR.parent
+TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
+BASE_FILES = ".base-files.txt"
+MEMORY_LIMIT = "4GB"
+
+
+def _generator() -> Any:
+    """bench/generate_rawzone.py, loaded by path (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "generate_rawzone", BENCH_DIR / "generate_rawzone.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def prepare_zone(cache: Path, units: int, batches: int) -> tuple[Path, float | None]:
+    """The cached raw zone for (units, batches), generated if missing; files added by an
+    earlier run (its extra batch) are removed. Returns the zone and the generation time."""
+    zone = cache / f"rawzone-{units}-{batches}"
+    listing = zone / BASE_FILES
+    seconds = None
+    if not listing.exists():
+        shutil.rmtree(zone, ignore_errors=True)
+        started = time.perf_counter()
+        _generator().generate(zone, units, batches)
+        seconds = time.perf_counter() - started
+        files = sorted(str(p.relative_to(zone)) for p in zone.rglob("*.parquet"))
+        listing.write_text("\n".join(files) + "\n")
+    base = set(listing.read_text().split())
+    for path in zone.rglob("*.parquet"):
+        if str(path.relative_to(zone)) not in base:
+            path.unlink()
+    return zone, seconds
+
+
+def dbt_build(raw: Path, warehouse: Path, work: Path) -> dict[str, Any]:
+    """`dbt build` in a child process: wall time, dbt's own elapsed time, peak RSS."""
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {
+        **os.environ,
+        "SERIALTRACE_RAW_DIR": str(raw.resolve()),
+        "SERIALTRACE_WAREHOUSE": str(warehouse.resolve()),
+        "SERIALTRACE_DUCKDB_MEMORY": MEMORY_LIMIT,
+    }
+    command = [
+        str(dbt), "build", "--project-dir", str(TRANSFORMS_DIR), "--profiles-dir",
+        str(TRANSFORMS_DIR), "--target-path", str(work / "target"), "--log-path",
+        str(work / "logs"), "--no-use-colors",
+    ]  # fmt: skip
+    log = work / "dbt-build.log"
+    started = time.perf_counter()
+    with log.open("a") as out:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    results = json.loads((work / "target" / "run_results.json").read_text())
+    nodes = results["results"]
+    if code != 0:
+        failed = [r["unique_id"] for r in nodes if r["status"] in ("error", "fail")]
+        raise SystemExit(f"dbt build failed ({code}), see {log}: {failed}")
+    slowest = sorted(nodes, key=lambda r: -r["execution_time"])[:5]
+    return {
+        "seconds": round(seconds, 1),
+        "dbt_elapsed_s": round(results["elapsed_time"], 1),
+        "nodes": len(nodes),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # Linux: KiB
+        "slowest": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest},
+    }
+
+
+def plain_scan(raw: Path) -> float:
+    """Seconds for one pass over the raw print and inspect Parquet, same DuckDB settings."""
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2}) as con:
+        started = time.perf_counter()
+        con.execute(
+            f"""
+            select
+                (select count(*) from read_parquet('{raw}/line/print/*/*.parquet')),
+                (select count(distinct serial) from read_parquet('{raw}/line/print/*/*.parquet')),
+                (select count(*) from read_parquet('{raw}/line/inspect/*/*.parquet')),
+                (select count(distinct expected_serial)
+                 from read_parquet('{raw}/line/inspect/*/*.parquet'))
+            """
+        ).fetchall()
+        return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--units", type=int, default=10_000_000, help="units in the raw zone")
+    parser.add_argument("--batches", type=int, default=None, help="default: units / 100,000")
+    parser.add_argument("--increment", type=int, default=100_000, help="units of the new batch")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "serialtrace-bench",
+        help="where generated raw zones are kept between runs",
+    )
+    args = parser.parse_args(argv)
+    batches = args.batches or max(1, round(args.units / 100_000))
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    raw, generated_s = prepare_zone(args.cache_dir, args.units, batches)
+    work = Path(tempfile.mkdtemp(prefix="warehouse-build-", dir=args.cache_dir))
+    try:
+        warehouse = work / "warehouse.duckdb"
+        full = dbt_build(raw, warehouse, work)
+        print(f"full build: {full}", flush=True)
+        started = time.perf_counter()
+        _generator().generate(raw, args.increment, 1, first_batch=batches)
+        increment_generated_s = time.perf_counter() - started
+        incremental = dbt_build(raw, warehouse, work)
+        print(f"incremental build: {incremental}", flush=True)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (changed,) = con.execute(
+                "select count(*) from int_batch_fingerprints where is_changed"
+            ).fetchall()[0]
+            (serials,) = con.execute("select count(*) from serial_lifecycle").fetchall()[0]
+        warehouse_mb = round(warehouse.stat().st_size / 2**20)
+        prepare_zone(args.cache_dir, args.units, batches)  # drop the extra batch again
+        scan_s = plain_scan(raw)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    figures = {
+        "benchmark": "warehouse_build",
+        "units": args.units,
+        "batches": batches,
+        "generate_s": None if generated_s is None else round(generated_s, 1),
+        "full_build_s": full["seconds"],
+        "full_build_dbt_elapsed_s": full["dbt_elapsed_s"],
+        "full_build_peak_rss_mb": full["peak_rss_mb"],
+        "full_build_nodes": full["nodes"],
+        "full_build_slowest_s": full["slowest"],
+        "increment_units": args.increment,
+        "increment_generate_s": round(increment_generated_s, 1),
+        "incremental_build_s": incremental["seconds"],
+        "incremental_build_dbt_elapsed_s": incremental["dbt_elapsed_s"],
+        "incremental_peak_rss_mb": incremental["peak_rss_mb"],
+        "incremental_batches_rebuilt": changed,
+        "incremental_slowest_s": incremental["slowest"],
+        "serials_in_warehouse": serials,
+        "warehouse_mb": warehouse_mb,
+        "plain_scan_s": round(scan_s, 2),
+        "full_build_vs_scan": round(full["seconds"] / scan_s, 1),
+        "targets": {"full_build_s": 120, "peak_rss_mb": 6144, "incremental_build_s": 10},
+        "target_met": full["seconds"] <= 120
+        and full["peak_rss_mb"] <= 6144
+        and incremental["seconds"] <= 10,
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
