@@ -78,7 +78,11 @@ def server(demo: tuple[Home, DemoResult]) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not let it linger
+            process.kill()
+            process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
