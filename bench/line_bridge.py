@@ -27,43 +27,21 @@ import time
 
 import duckdb
 
-from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.linefile import parse_line_file
 from line_bridge.orders import load_order, sscc_source
 from line_bridge.runner import SimulatorOptions, run_simulated_batch
 from line_bridge.simulator import FaultRates
 from serialtrace.config import load_demo_config
-from serialtrace.serials.ledger import Pool, SerialLedger
+from serialtrace.demo import open_work_order
+from serialtrace.serials.ledger import SerialLedger
 from serialtrace.settings import PROJECT_ROOT, Home
 
 INDUSTRY_FASTEST = 600  # units/min
 
 
 def prepare(home: Home, work_order_id: str, units: int) -> None:
-    cfg = load_demo_config()
-    home.ensure()
-    land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
-    with SerialLedger(home.serial_ledger) as ledger:
-        pool = ledger.ensure_pool(
-            Pool(
-                cfg.pool.pool_id,
-                cfg.product.gtin,
-                cfg.pool.market,
-                cfg.pool.length,
-                cfg.pool.alphabet,
-                cfg.pool.randomized,
-            )
-        )
-        serials = ledger.allocate(pool, units, work_order_id)
-    land_allocations(
-        home.raw_serials,
-        pool.pool_id,
-        work_order_id,
-        cfg.product.gtin,
-        cfg.lot.lot,
-        cfg.lot.expiry,
-        serials,
-    )
+    with SerialLedger(home.ensure().serial_ledger) as ledger:
+        open_work_order(home, load_demo_config(), units, ledger, work_order_id)
 
 
 def unaccounted(home: Home, work_order_id: str, units: int) -> int:

@@ -7,7 +7,6 @@ master data → serial allocation → line bridge against simulators → Dagster
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,11 +19,11 @@ import duckdb
 from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.bridge import Batch, BatchResult
 from line_bridge.linefile import parse_line_file
+from line_bridge.orders import sscc_source
 from line_bridge.runner import SimulatorOptions, run_simulated_batch
 from line_bridge.simulator import FaultRates
 from serialtrace.config import DemoConfig, load_demo_config
 from serialtrace.errors import SerialtraceError
-from serialtrace.gs1.keys import make_sscc
 from serialtrace.lifecycle.batch_close import close_batch
 from serialtrace.serials.ledger import SerialLedger
 from serialtrace.serials.pools import demo_pool
@@ -55,24 +54,43 @@ class DemoResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
+def open_work_order(
+    home: Home,
+    cfg: DemoConfig,
+    units: int,
+    ledger: SerialLedger,
+    work_order_id: str | None = None,
+) -> tuple[str, list[str]]:
+    """Land the master data and a (new, unless named) work order in the raw zone, allocate
+    its serials from the demo pool (checked against its market profile) and land them."""
+    work_order_id = work_order_id or next_work_order(ledger, cfg.work_order.work_order_prefix)
+    land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
+    pool = ledger.ensure_pool(
+        demo_pool(
+            cfg.pool.pool_id,
+            cfg.company.company_id,
+            cfg.product.gtin,
+            cfg.pool.market,
+            cfg.pool.length,
+            cfg.pool.alphabet,
+            cfg.pool.randomized,
+        )
+    )
+    serials = list(ledger.allocate(pool, units, work_order_id))
+    land_allocations(
+        home.raw_serials,
+        pool.pool_id,
+        work_order_id,
+        cfg.product.gtin,
+        cfg.lot.lot,
+        cfg.lot.expiry,
+        serials,
+    )
+    return work_order_id, serials
+
+
 def next_work_order(ledger: SerialLedger, prefix: str) -> str:
     return f"{prefix}-{ledger.next_values(f'work_order:{prefix}', 1) + 1:04d}"
-
-
-def sscc_source(
-    ledger: SerialLedger, company_prefix: str, units: int, config: DemoConfig
-) -> Callable[[str], str]:
-    """SSCCs for the cases (extension digit 0) and pallets (1) of a batch, reserved
-    durably up front so no SSCC is ever used twice."""
-    cases = math.ceil(units / config.work_order.case_size)
-    pallets = math.ceil(cases / config.work_order.pallet_size)
-    start = ledger.next_values(f"sscc:{company_prefix}", cases + pallets)
-    counter = iter(range(start, start + cases + pallets))
-
-    def new_sscc(level: str) -> str:
-        return make_sscc(company_prefix, 0 if level == "case" else 1, next(counter))
-
-    return new_sscc
 
 
 def run_demo(
@@ -99,32 +117,15 @@ def run_demo(
 
     say(f"[1/5] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     with SerialLedger(home.serial_ledger) as ledger:
-        work_order_id = next_work_order(ledger, cfg.work_order.work_order_prefix)
-        land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
-
-        say(f"[2/5] allocating {units:,} randomized serials to {work_order_id}")
-        pool = ledger.ensure_pool(
-            demo_pool(  # checked against the market profile (serialtrace/markets/profiles/)
-                cfg.pool.pool_id,
-                cfg.company.company_id,
-                cfg.product.gtin,
-                cfg.pool.market,
-                cfg.pool.length,
-                cfg.pool.alphabet,
-                cfg.pool.randomized,
-            )
+        say(f"[2/5] allocating {units:,} randomized serials to a new work order")
+        work_order_id, serials = open_work_order(home, cfg, units, ledger)
+        new_sscc = sscc_source(
+            ledger,
+            cfg.company.company_prefix,
+            units,
+            cfg.work_order.case_size,
+            cfg.work_order.pallet_size,
         )
-        serials = ledger.allocate(pool, units, work_order_id)
-        land_allocations(
-            home.raw_serials,
-            pool.pool_id,
-            work_order_id,
-            cfg.product.gtin,
-            cfg.lot.lot,
-            cfg.lot.expiry,
-            serials,
-        )
-        new_sscc = sscc_source(ledger, cfg.company.company_prefix, units, cfg)
         lap("masterdata_and_allocation")
 
         say(f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.runner import SimulatorOptions, simulators
 from line_bridge.simulator import FaultRates
 from serialtrace.config import load_demo_config
-from serialtrace.serials.ledger import Pool, SerialLedger
+from serialtrace.demo import open_work_order
+from serialtrace.serials.ledger import SerialLedger
 from serialtrace.settings import Home
 
 UNITS = 2500
@@ -26,24 +26,8 @@ WO = "WO-KILL-1"
 
 
 def _prepare(home: Home) -> None:
-    cfg = load_demo_config()
-    home.ensure()
-    land_masterdata(home.raw_masterdata, cfg, WO, UNITS)
-    with SerialLedger(home.serial_ledger) as ledger:
-        pool = ledger.ensure_pool(
-            Pool(
-                cfg.pool.pool_id,
-                cfg.product.gtin,
-                cfg.pool.market,
-                cfg.pool.length,
-                cfg.pool.alphabet,
-                cfg.pool.randomized,
-            )
-        )
-        serials = ledger.allocate(pool, UNITS, WO)
-    land_allocations(
-        home.raw_serials, pool.pool_id, WO, cfg.product.gtin, cfg.lot.lot, cfg.lot.expiry, serials
-    )
+    with SerialLedger(home.ensure().serial_ledger) as ledger:
+        open_work_order(home, load_demo_config(), UNITS, ledger, WO)
 
 
 def _line_file(path: Path, ports: dict[str, int]) -> Path:

@@ -11,13 +11,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.journal import LineJournal
 from line_bridge.rework import Rework, ReworkRefusedError
 from serialtrace.cli import main
 from serialtrace.config import load_demo_config
+from serialtrace.demo import open_work_order
 from serialtrace.lifecycle.store import append_events
-from serialtrace.serials.ledger import Pool, SerialLedger
+from serialtrace.serials.ledger import SerialLedger
 from serialtrace.settings import Home
 
 WO = "WO-RW-1"
@@ -30,24 +30,8 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Home:
     partial one on one pallet, some units rejected."""
     root = tmp_path_factory.mktemp("rework")
     home = Home(root / "home")
-    cfg = load_demo_config()
-    home.ensure()
-    land_masterdata(home.raw_masterdata, cfg, WO, UNITS)
-    with SerialLedger(home.serial_ledger) as ledger:
-        pool = ledger.ensure_pool(
-            Pool(
-                cfg.pool.pool_id,
-                cfg.product.gtin,
-                cfg.pool.market,
-                cfg.pool.length,
-                cfg.pool.alphabet,
-                cfg.pool.randomized,
-            )
-        )
-        serials = ledger.allocate(pool, UNITS, WO)
-    land_allocations(
-        home.raw_serials, pool.pool_id, WO, cfg.product.gtin, cfg.lot.lot, cfg.lot.expiry, serials
-    )
+    with SerialLedger(home.ensure().serial_ledger) as ledger:
+        open_work_order(home, load_demo_config(), UNITS, ledger, WO)
     line = root / "line.toml"
     line.write_text(
         '[line]\nid = "LINE-RW"\ncase_size = 20\npallet_size = 40\n\n'
