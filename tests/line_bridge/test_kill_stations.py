@@ -1,0 +1,95 @@
+"""kill -9 the bridge of a line with aggregation stations (case packer, labelers,
+palletizer) during a batch: nothing lost or doubled, no item in two cases."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import duckdb
+
+from line_bridge.runner import SimulatorOptions, simulators
+from line_bridge.simulator import FaultRates
+from serialtrace.settings import Home
+from tests.line_bridge.test_kill import UNITS, WO, _bridge, _prepare
+
+KINDS = ("printer", "camera", "gate", "case_packer", "case_labeler", "palletizer", "pallet_labeler")
+
+
+def _line_file(path: Path, ports: dict[str, int]) -> Path:
+    devices = "\n".join(
+        f'[devices.{kind}]\ndriver = "jsonl"\nhost = "127.0.0.1"\nport = {ports[kind]}\n'
+        for kind in KINDS
+    )
+    path.write_text(f'[line]\nid = "LINE-KS"\ncase_size = 20\npallet_size = 40\n\n{devices}')
+    return path
+
+
+def test_kill_9_with_stations_keeps_the_packing_consistent(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    _prepare(home)
+    rng = random.Random(7)
+    options = SimulatorOptions(
+        faults=FaultRates.spread(0.03), seed=9, rate_per_min=60_000, stations=True
+    )
+    with simulators(options) as ports:
+        line = _line_file(tmp_path / "line.toml", ports)
+        commands = home.raw_line / "_journal" / f"work_order={WO}" / "print_command.jsonl"
+        kills = 0
+        for _ in range(3):
+            before = commands.stat().st_size if commands.exists() else 0
+            bridge = _bridge(home, line)
+            deadline = time.monotonic() + 60
+            while (commands.stat().st_size if commands.exists() else 0) == before:
+                assert bridge.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.2, 0.8))
+            if bridge.poll() is not None:
+                break
+            os.kill(bridge.pid, signal.SIGKILL)
+            bridge.wait()
+            kills += 1
+        final = _bridge(home, line)
+        _, err = final.communicate(timeout=300)
+        assert final.returncode == 0, err.decode()
+    assert kills >= 2
+    con = duckdb.connect()
+    for stream in ("print", "inspect", "reject", "aggregate", "station"):
+        con.execute(
+            f"create view {stream}_s as select * from read_parquet("
+            f"'{home.raw_line}/{stream}/work_order={WO}/*.parquet')"
+        )
+
+    def one(sql: str) -> tuple[object, ...]:
+        row = con.execute(sql).fetchone()
+        assert row is not None
+        return row
+
+    assert one("select count(*), count(distinct serial) from print_s") == (UNITS, UNITS)
+    assert one("select count(*), count(distinct seq) from inspect_s") == (UNITS, UNITS)
+    # current packing: replay ADD/DELETE per (parent, child), latest wins
+    current = """
+        select * from (
+            select *, row_number() over (partition by parent_sscc, coalesce(child_serial,
+                child_sscc) order by aggregated_at desc) as rn from aggregate_s) where rn = 1
+            and action = 'ADD'
+    """
+    assert one(
+        f"select count(*) - count(distinct child_serial) from ({current}) "
+        "where child_level = 'item'"
+    ) == (0,)
+    assert one(
+        f"select count(*) from ({current}) c join inspect_s i "
+        "on i.expected_serial = c.child_serial where i.outcome = 'fail'"
+    ) == (0,)
+    assert one(
+        f"select count(*) from (select parent_sscc from ({current}) "
+        "where parent_level = 'case' group by all having count(*) > 20)"
+    ) == (0,)
+    journal = home.raw_line / "_journal" / f"work_order={WO}"
+    for stream in ("print", "inspect", "reject", "aggregate", "station"):
+        lines = sum(1 for x in (journal / f"{stream}.jsonl").read_bytes().splitlines() if x.strip())
+        assert one(f"select count(*) from {stream}_s")[0] == lines, stream
