@@ -65,37 +65,11 @@ def throughput(warehouse: Path, work_order_id: str, bucket_s: int = 10) -> pl.Da
 
 
 def reconciliation(warehouse: Path) -> pl.DataFrame:
-    """Per batch: planned vs allocated, printed, passed, rejected, decommissioned, with
-    every discrepancy spelled out."""
-    frame = _frame(
-        warehouse,
-        """
-        select b.work_order_id, b.lot, b.gtin, b.planned_quantity, b.allocated, b.printed,
-               b.passed, b.rejected,
-               count(*) filter (where s.status = 'decommissioned') as decommissioned,
-               count(*) filter (where s.status in ('commissioned', 'aggregated'))
-                   as active_commissioned
-        from batch_quality b
-        left join serial_lifecycle s using (work_order_id)
-        group by all order by b.work_order_id desc
-        """,
-    )
-
-    def explain(row: dict[str, Any]) -> str:
-        notes = []
-        if row["allocated"] != row["planned_quantity"]:
-            notes.append(f"allocated {row['allocated']:,} ≠ planned {row['planned_quantity']:,}")
-        if row["printed"] != row["allocated"]:
-            notes.append(f"{row['allocated'] - row['printed']:,} allocated serials not printed")
-        if row["passed"] + row["rejected"] != row["printed"]:
-            notes.append("printed units without an outcome")
-        return "; ".join(notes)
-
-    notes = [explain(r) for r in frame.iter_rows(named=True)]
-    return frame.with_columns(
-        pl.Series("discrepancy", notes, dtype=pl.String),
-        pl.Series("reconciles", [not n for n in notes], dtype=pl.Boolean),
-    )
+    """Per batch: ERP planned quantity vs allocated, printed, commissioned, rejected,
+    decommissioned, shipped, with every discrepancy spelled out (mart
+    ``erp_reconciliation``)."""
+    frame = _frame(warehouse, "select * from erp_reconciliation order by work_order_id desc")
+    return frame.with_columns((pl.col("reconciliation_status") == "reconciled").alias("reconciles"))
 
 
 @dataclass(frozen=True)

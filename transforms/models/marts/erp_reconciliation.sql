@@ -1,0 +1,104 @@
+-- One row per work order: the ERP's planned quantity against what serialization did
+-- with the batch's serials, with a status and every discrepancy spelled out.
+-- Small (one row per batch), so rebuilt in full on every run.
+{{ config(materialized='table') }}
+with
+
+work_orders as (
+
+    select * from {{ ref('dim_work_orders') }}
+
+),
+
+quality as (
+
+    select * from {{ ref('batch_quality') }}
+
+),
+
+serials as (
+
+    select * from {{ ref('serial_lifecycle') }}
+
+),
+
+counts as (
+
+    select
+        work_order_id,
+        count(*) as allocated,
+        count(case when printed_at is not null then 1 end) as printed,
+        count(case when line_status in ('commissioned', 'aggregated') then 1 end)
+            as commissioned_at_line,
+        count(case when line_status = 'decommissioned' then 1 end) as rejected_at_line,
+        count(case when status = 'decommissioned' and reason_is_unused then 1 end)
+            as unused_at_batch_close,
+        count(case when status = 'decommissioned' then 1 end) as decommissioned,
+        count(case when status in ('commissioned', 'aggregated') then 1 end) as active,
+        count(case when status in ('shipped', 'received', 'dispensed') then 1 end) as shipped
+    from (
+        select
+            *,
+            coalesce(status_reason, '') = 'unused_at_batch_close' as reason_is_unused
+        from serials
+    ) as s
+    group by work_order_id
+
+),
+
+joined as (
+
+    select
+        work_orders.work_order_id,
+        work_orders.gtin,
+        work_orders.lot,
+        work_orders.release_status,
+        work_orders.planned_quantity as erp_planned_quantity,
+        coalesce(counts.allocated, 0) as allocated,
+        coalesce(counts.printed, 0) as printed,
+        coalesce(counts.commissioned_at_line, 0) as commissioned_at_line,
+        coalesce(counts.rejected_at_line, 0) as rejected_at_line,
+        coalesce(counts.unused_at_batch_close, 0) as unused_at_batch_close,
+        coalesce(counts.decommissioned, 0) as decommissioned,
+        coalesce(counts.active, 0) as active,
+        coalesce(counts.shipped, 0) as shipped,
+        coalesce(quality.passed, 0) as line_passed,
+        coalesce(quality.rejected, 0) as line_rejected
+    from work_orders
+    left join counts on work_orders.work_order_id = counts.work_order_id
+    left join quality on work_orders.work_order_id = quality.work_order_id
+
+),
+
+explained as (
+
+    select
+        *,
+        concat_ws(
+            '; ',
+            case when allocated <> erp_planned_quantity
+                then 'allocated ' || allocated || ' <> ERP planned ' || erp_planned_quantity end,
+            case when printed + unused_at_batch_close < allocated
+                then (allocated - printed - unused_at_batch_close)
+                    || ' allocated serials neither printed nor closed as unused' end,
+            case when line_passed + line_rejected <> printed
+                then (printed - line_passed - line_rejected)
+                    || ' printed units without a line outcome' end,
+            case when active + decommissioned + shipped <> allocated
+                then 'statuses do not add up to the allocated serials' end
+        ) as discrepancy
+    from joined
+
+),
+
+final as (
+
+    select
+        *,
+        case when discrepancy = '' then 'reconciled' else 'discrepancy' end
+            as reconciliation_status
+    from explained
+
+)
+
+select * from final
