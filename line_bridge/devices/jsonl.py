@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from line_bridge.devices.base import (
-    EventSink,
     InspectionResult,
     LabelAck,
     LabelJob,
@@ -14,23 +13,11 @@ from line_bridge.devices.base import (
     StationDiverted,
     StationScan,
 )
-from line_bridge.devices.tcp import TcpLink
+from line_bridge.devices.tcp import TcpDevice
 from line_bridge.protocol import ProtocolError, decode, encode
 
 
-class _JsonDevice:
-    def __init__(self, name: str, host: str, port: int) -> None:
-        self.name = name
-        self.link = TcpLink(name, host, port, self._on_line)
-        self._sink: EventSink | None = None
-
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
-        await self.link.start(sink)
-
-    async def close(self) -> None:
-        await self.link.close()
-
+class _JsonDevice(TcpDevice):
     def _emit(self, line: bytes) -> None:
         raise NotImplementedError
 

@@ -101,3 +101,22 @@ class TcpLink:
                 await self._task
         if self._writer is not None:
             self._writer.close()
+
+
+class TcpDevice:
+    """Base of the TCP device adapters: owns the link, forwards what the device says."""
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        self.link = TcpLink(name, host, port, self._on_line)
+        self._sink: EventSink | None = None
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        await self.link.start(sink)
+
+    async def close(self) -> None:
+        await self.link.close()
+
+    def _on_line(self, line: bytes) -> None:
+        raise NotImplementedError

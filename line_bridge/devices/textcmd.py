@@ -12,8 +12,8 @@ allowed in human-readable lines.
 
 from __future__ import annotations
 
-from line_bridge.devices.base import EventSink, PrintAck, PrintJob
-from line_bridge.devices.tcp import TcpLink
+from line_bridge.devices.base import PrintAck, PrintJob
+from line_bridge.devices.tcp import TcpDevice
 from line_bridge.protocol import ProtocolError
 
 GS = "\x1d"
@@ -57,20 +57,8 @@ def parse_job(line: bytes) -> tuple[int, str, list[str]]:
     return int(parts[1]), unescape_payload(parts[2][3:]), [p[3:] for p in parts[3:]]
 
 
-class TextPrinter:
+class TextPrinter(TcpDevice):
     """driver = "textcmd" for a printer."""
-
-    def __init__(self, name: str, host: str, port: int) -> None:
-        self.name = name
-        self.link = TcpLink(name, host, port, self._on_line)
-        self._sink: EventSink | None = None
-
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
-        await self.link.start(sink)
-
-    async def close(self) -> None:
-        await self.link.close()
 
     def print(self, job: PrintJob) -> bool:
         return self.link.send(format_job(job))

@@ -59,6 +59,32 @@ def _bridge(home: Home, line: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def kill_repeatedly_then_finish(
+    home: Home, line: Path, times: int, rng: random.Random, pause: tuple[float, float]
+) -> int:
+    """Start the bridge, kill -9 it mid-batch (after its first new print command, then a
+    random pause) up to ``times`` times, then let a last run finish; the kills landed."""
+    commands = home.raw_line / "_journal" / f"work_order={WO}" / "print_command.jsonl"
+    kills = 0
+    for _ in range(times):
+        before = commands.stat().st_size if commands.exists() else 0
+        bridge = _bridge(home, line)
+        deadline = time.monotonic() + 60
+        while (commands.stat().st_size if commands.exists() else 0) == before:
+            assert bridge.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(rng.uniform(*pause))
+        if bridge.poll() is not None:
+            break
+        os.kill(bridge.pid, signal.SIGKILL)
+        bridge.wait()
+        kills += 1
+    final = _bridge(home, line)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    return kills
+
+
 def test_repeated_kill_9_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     _prepare(home)
@@ -67,24 +93,7 @@ def test_repeated_kill_9_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -
     options = SimulatorOptions(faults=FaultRates.spread(0.03), seed=8, rate_per_min=60_000)
     with simulators(options) as ports:
         line = _line_file(tmp_path / "line.toml", ports)
-        kills = 0
-        commands = home.raw_line / "_journal" / f"work_order={WO}" / "print_command.jsonl"
-        for _ in range(6):
-            before = commands.stat().st_size if commands.exists() else 0
-            bridge = _bridge(home, line)
-            deadline = time.monotonic() + 60
-            while (commands.stat().st_size if commands.exists() else 0) == before:
-                assert bridge.poll() is None and time.monotonic() < deadline
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.4))  # mid-batch, at a random moment
-            if bridge.poll() is not None:
-                break
-            os.kill(bridge.pid, signal.SIGKILL)
-            bridge.wait()
-            kills += 1
-        final = _bridge(home, line)
-        _, err = final.communicate(timeout=300)
-        assert final.returncode == 0, err.decode()
+        kills = kill_repeatedly_then_finish(home, line, 6, rng, (0.0, 0.4))
     assert kills >= 3
 
     con = duckdb.connect()

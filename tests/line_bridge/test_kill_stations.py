@@ -3,10 +3,7 @@ palletizer) during a batch: nothing lost or doubled, no item in two cases."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import time
 from pathlib import Path
 
 import duckdb
@@ -14,7 +11,7 @@ import duckdb
 from line_bridge.runner import SimulatorOptions, simulators
 from line_bridge.simulator import FaultRates
 from serialtrace.settings import Home
-from tests.line_bridge.test_kill import UNITS, WO, _bridge, _prepare
+from tests.line_bridge.test_kill import UNITS, WO, _prepare, kill_repeatedly_then_finish
 
 KINDS = ("printer", "camera", "gate", "case_packer", "case_labeler", "palletizer", "pallet_labeler")
 
@@ -37,24 +34,7 @@ def test_kill_9_with_stations_keeps_the_packing_consistent(tmp_path: Path) -> No
     )
     with simulators(options) as ports:
         line = _line_file(tmp_path / "line.toml", ports)
-        commands = home.raw_line / "_journal" / f"work_order={WO}" / "print_command.jsonl"
-        kills = 0
-        for _ in range(3):
-            before = commands.stat().st_size if commands.exists() else 0
-            bridge = _bridge(home, line)
-            deadline = time.monotonic() + 60
-            while (commands.stat().st_size if commands.exists() else 0) == before:
-                assert bridge.poll() is None and time.monotonic() < deadline
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.2, 0.8))
-            if bridge.poll() is not None:
-                break
-            os.kill(bridge.pid, signal.SIGKILL)
-            bridge.wait()
-            kills += 1
-        final = _bridge(home, line)
-        _, err = final.communicate(timeout=300)
-        assert final.returncode == 0, err.decode()
+        kills = kill_repeatedly_then_finish(home, line, 3, rng, (0.2, 0.8))
     assert kills >= 2
     con = duckdb.connect()
     for stream in ("print", "inspect", "reject", "aggregate", "station"):
