@@ -74,6 +74,11 @@ class Home:
         return self.root / "epcis" / "outbox"
 
     @property
+    def alerts_db(self) -> Path:
+        """Alert cases, investigations and quarantine locks (alerts/)."""
+        return self.root / "alerts.sqlite"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 

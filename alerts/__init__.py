@@ -1,0 +1,1 @@
+"""Suspect product alerts: cases, quarantine locks, investigations (F10)."""

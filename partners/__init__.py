@@ -1,0 +1,1 @@
+"""Trading-partner connectivity: partners, transports (SFTP, AS2, HTTP), delivery ledger (F7, F8)."""

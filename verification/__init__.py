@@ -1,0 +1,1 @@
+"""Verification responder, requestor and query log (F9)."""
