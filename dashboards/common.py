@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from dashboards.data import PAGE_SIZE, page_of
 from serialtrace.settings import Home, resolve_home
 
 
@@ -15,3 +17,18 @@ def home_with_warehouse() -> tuple[Home, Path]:
         st.error(f"No warehouse at {home.warehouse}. Run `serialtrace demo` first.")
         st.stop()
     return home, home.warehouse
+
+
+def paged_table(
+    warehouse: Path, sql: str, params: list[Any], *, key: str, size: int = PAGE_SIZE
+) -> int:
+    """A table that pages in SQL: a page number input, the rows, and "rows a–b of N".
+    Returns the total row count."""
+    number = int(st.number_input("Page", min_value=1, value=1, step=1, key=f"{key}-page"))
+    page = page_of(warehouse, sql, params, number, size)
+    st.dataframe(page.rows.to_pandas(), hide_index=True)
+    st.caption(
+        f"Rows {page.first_row:,}–{page.last_row:,} of {page.total:,} "
+        f"(page {page.number:,} of {page.pages:,})"
+    )
+    return page.total

@@ -25,10 +25,77 @@ PAGE_SIZE = 200
 
 def _frame(warehouse: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        table = con.execute(sql, params or []).to_arrow_table()
+        table = con.sql(sql, params=params or []).to_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query's rows, cut in SQL (LIMIT/OFFSET), never loaded whole."""
+
+    rows: pl.DataFrame
+    total: int  # rows of the whole query
+    number: int  # 1-based page number actually shown (clamped to the last page)
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first_row(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * self.size + 1
+
+    @property
+    def last_row(self) -> int:
+        return min(self.total, self.number * self.size)
+
+
+def page_of(
+    warehouse: Path,
+    sql: str,
+    params: list[Any] | None = None,
+    number: int = 1,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Page ``number`` (1-based) of ``sql``, whose ORDER BY must make the order total."""
+    if size < 1:
+        raise ValidationError("page size", "must be at least 1")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counted = con.sql(f"select count(*) from ({sql}) as q", params=params or []).fetchall()
+        total = int(counted[0][0])
+        last = max(1, -(-total // size))
+        number = min(max(1, number), last)
+        table = con.sql(
+            f"{sql} limit {int(size)} offset {int((number - 1) * size)}", params=params or []
+        ).to_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return Page(frame, total, number, size)
+
+
+def batch_status_counts(warehouse: Path, work_order_id: str) -> dict[str, int]:
+    """Serials of one batch per current status, largest first."""
+    frame = _frame(
+        warehouse,
+        "select status, count(*) as units from serial_lifecycle where work_order_id = ? "
+        "group by status order by units desc, status",
+        [work_order_id],
+    )
+    return {str(r["status"]): int(r["units"]) for r in frame.iter_rows(named=True)}
+
+
+def batch_serials_sql(status: str | None) -> tuple[str, list[Any]]:
+    """The serials of one batch (one parameter: the work order), optionally of one status."""
+    sql = (
+        "select serial, status, status_reason, case_sscc, pallet_sscc, printed_at "
+        "from serial_lifecycle where work_order_id = ?"
+    )
+    if status:
+        return sql + " and status = ? order by serial", [status]
+    return sql + " order by serial", []
 
 
 def batch_quality(warehouse: Path) -> pl.DataFrame:

@@ -6,8 +6,15 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboards.common import home_with_warehouse
-from dashboards.data import batch_quality, grade_distribution, reject_causes, throughput
+from dashboards.common import home_with_warehouse, paged_table
+from dashboards.data import (
+    batch_quality,
+    batch_serials_sql,
+    batch_status_counts,
+    grade_distribution,
+    reject_causes,
+    throughput,
+)
 
 home, warehouse = home_with_warehouse()
 st.title("Line and batch quality")
@@ -72,6 +79,18 @@ with right:
 
 st.subheader("Throughput over time")
 st.line_chart(throughput(warehouse, choice).to_pandas(), x="bucket_start", y="units_per_minute")
+
+st.subheader("Serials of this batch")
+counts = batch_status_counts(warehouse, choice)
+options = ["(any)", *counts]
+status = st.selectbox(
+    "Status",
+    options,
+    key="serial-status",
+    format_func=lambda s: s if s == "(any)" else f"{s} ({counts[s]:,})",
+)
+sql, extra = batch_serials_sql(None if status == "(any)" else status)
+paged_table(warehouse, sql, [choice, *extra], key="batch-serials")
 
 st.subheader(f"Batches ({shown.height} shown)")
 st.dataframe(shown.to_pandas(), hide_index=True)
