@@ -1,1 +1,3 @@
-"""Trading-partner connectivity: partners, transports (SFTP, AS2, HTTP), delivery ledger (F7, F8)."""
+"""Trading-partner connectivity: partners, transports (SFTP, AS2, HTTP), delivery ledger.
+
+Capabilities F7 and F8 (upload)."""
