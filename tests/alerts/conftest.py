@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from serialtrace.settings import Home
+from serialtrace.users import UserStore
+
+GTIN = "00312345678906"
+PALLET = "103123450000001220"
+CASES = ("003123450000000929", "003123450000000936")
+PW = "qa-secret-pass"
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def build_warehouse(path: Path) -> None:
+    """A tiny warehouse with the mart columns the alerts read: 1 pallet, 2 cases, 4 items."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "create table aggregation_hierarchy (child_key varchar, parent_sscc varchar,"
+            " parent_level varchar, child_level varchar, child_gtin varchar,"
+            " child_serial varchar, child_sscc varchar, case_sscc varchar, pallet_sscc varchar)"
+        )
+        con.execute("create table containers (sscc varchar, level varchar, work_order_id varchar)")
+        con.execute(
+            "create table serial_lifecycle (gtin varchar, serial varchar, lot varchar,"
+            " expiry date, status varchar, case_sscc varchar, pallet_sscc varchar,"
+            " work_order_id varchar)"
+        )
+        con.execute("insert into containers values (?, 'pallet', 'WO-1')", [PALLET])
+        for i, case in enumerate(CASES):
+            con.execute("insert into containers values (?, 'case', 'WO-1')", [case])
+            con.execute(
+                "insert into aggregation_hierarchy values (?,?,'pallet','case',null,null,?,?,?)",
+                [f"(00){case}", PALLET, case, case, PALLET],
+            )
+            for j in range(2):
+                serial = f"S{i}{j}"
+                con.execute(
+                    "insert into aggregation_hierarchy values (?,?,'case','item',?,?,null,?,?)",
+                    [f"(01){GTIN}(21){serial}", case, GTIN, serial, case, PALLET],
+                )
+                con.execute(
+                    "insert into serial_lifecycle values (?,?,'LOT1','2028-02-29','aggregated',"
+                    "?,?,'WO-1')",
+                    [GTIN, serial, case, PALLET],
+                )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    h = Home(tmp_path / "home")
+    h.ensure()
+    build_warehouse(h.warehouse)
+    return h
+
+
+@pytest.fixture
+def users(home: Home) -> UserStore:
+    store = UserStore(home.users_db)
+    store.add("qa", PW, full_name="Quinn Quality", roles=["quality"], email="qa@x.test", by="t")
+    store.add(
+        "hq", PW, full_name="Hana Head", roles=["admin", "quality"], email="hq@x.test", by="t"
+    )
+    store.add("op", PW, full_name="Omar Operator", roles=["operator"], by="t")
+    store.add("aud", PW, full_name="Ada Auditor", roles=["auditor"], by="t")
+    return store
+
+
+Factory = Callable[..., object]
