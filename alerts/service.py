@@ -190,3 +190,10 @@ def verification_lock(locks: QuarantineLocks, gtin: str, serial: str) -> LockVer
     ``Suspect`` (the case number is logged, not disclosed to the requestor)."""
     case = locks.case_for(item_key(gtin, serial))
     return LockVerdict(case is not None, case)
+
+
+def raise_all(
+    home: Home, alerts: list[Alert], *, user: str = SYSTEM_USER, clock: Clock = utc_now
+) -> list[tuple[Case, bool]]:
+    """Raise every alert of an already fully parsed file (each idempotent)."""
+    return [raise_alert(home, a, user=user, clock=clock) for a in alerts]
