@@ -49,6 +49,26 @@ def build_warehouse(path: Path) -> None:
             " expiry date, status varchar, case_sscc varchar, pallet_sscc varchar,"
             " work_order_id varchar)"
         )
+        con.execute("create table dim_work_orders (work_order_id varchar, site_gln varchar)")
+        con.execute("insert into dim_work_orders values ('WO-1', '9506000000022')")
+        con.execute(
+            "create table dim_products (gtin varchar, product_name varchar, ndc varchar,"
+            " dosage_form varchar, strength varchar, company_name varchar)"
+        )
+        con.execute(
+            "insert into dim_products values (?, 'Examplamab 10 mg tablets', '12345-678-90',"
+            " 'tablet', '10 mg', 'Example Pharma Inc.')",
+            [GTIN],
+        )
+        con.execute(
+            "create table dim_locations (gln varchar, location_role varchar, party_name varchar,"
+            " street varchar, city varchar, state varchar, postal_code varchar,"
+            " country_code varchar)"
+        )
+        con.execute(
+            "insert into dim_locations values ('9506000000022', 'site', 'Example Pharma Inc.',"
+            " '1 Plant Road', 'Springfield', 'NJ', '07000', 'US')"
+        )
         con.execute("insert into containers values (?, 'pallet', 'WO-1')", [PALLET])
         for i, case in enumerate(CASES):
             con.execute("insert into containers values (?, 'case', 'WO-1')", [case])
