@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from serialtrace.users.cli import add_users_commands
 
     add_users_commands(sub)
+    from alerts.cli import add_alerts_commands
+
+    add_alerts_commands(sub)
     _add_home_everywhere(sub)
     return parser
 
