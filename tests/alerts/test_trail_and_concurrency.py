@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from alerts.model import Alert, AlertType, EntryKind, Subject
 from alerts.service import raise_alert, store_for
 from alerts.store import AlertStore, StaleCaseError
-from serialtrace.settings import Home
+from serialtrace.settings import PROJECT_ROOT, Home
 from tests.alerts.conftest import GTIN, Clock
 
 
@@ -101,16 +102,20 @@ def _writer(path: str, case_id: str, user: str, count: int) -> None:
 def test_two_processes_append_to_one_case_no_lost_update(home: Home, clock: Clock) -> None:
     case_id = _open(home, clock)
     start = store_for(home).get(case_id).version
-    ctx = multiprocessing.get_context("spawn")
+    # two separate interpreters (not multiprocessing: it would re-run whatever __main__ the
+    # test session has at that point, e.g. a Streamlit page run by AppTest)
+    code = (
+        "import sys; from tests.alerts.test_trail_and_concurrency import _writer; "
+        "_writer(sys.argv[1], sys.argv[2], sys.argv[3], 15)"
+    )
     procs = [
-        ctx.Process(target=_writer, args=(str(home.alerts_db), case_id, u, 15))
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(home.alerts_db), case_id, u], cwd=PROJECT_ROOT
+        )
         for u in ("qa", "hq")
     ]
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+        assert p.wait(timeout=120) == 0
     store = store_for(home)
     notes = [e.text for e in store.entries(case_id) if e.kind == "note"]
     assert sorted(notes) == sorted([f"{u} {i}" for u in ("qa", "hq") for i in range(15)])
