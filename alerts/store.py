@@ -35,7 +35,7 @@ from alerts.model import (
     sha256,
 )
 from serialtrace.errors import SerialtraceError, ValidationError
-from serialtrace.users import User, UserStore
+from serialtrace.users import AuthenticationError, User, UserStore
 
 Clock = Callable[[], datetime]
 
@@ -627,10 +627,28 @@ class AlertStore:
     ) -> Signature:
         """An electronic signature (21 CFR 11): the signer re-enters their credentials; the
         signature records name, meaning and time and the hash of the record it signs."""
-        signer = users.authenticate(name, password)
+        signer = self._authenticate(users, name, password, case_id)
         self._check_meaning(meaning, signer)
         with self._change(case_id, expected_version, signer.name) as (db, case, now):
             return self._sign(db, case, signer, meaning, now)
+
+    def _authenticate(self, users: UserStore, name: str, password: str, case_id: str) -> User:
+        """Re-authenticate a signer; a failed attempt is itself written to the trail
+        (21 CFR 11.300(d): attempted unauthorized use is recorded)."""
+        try:
+            return users.authenticate(name, password)
+        except AuthenticationError:
+            with self._tx() as db:
+                self._get(db, case_id)  # an unknown case is reported as such
+                self._trail(
+                    db,
+                    name,
+                    case_id,
+                    "signature.refused",
+                    {"reason": "wrong credentials or disabled user"},
+                    self.clock(),
+                )
+            raise
 
     def _check_meaning(self, meaning: str, signer: User) -> None:
         if meaning not in MEANINGS:
@@ -697,7 +715,7 @@ class AlertStore:
         transaction: if it fails nothing is written) decommissions the serials
         (:func:`alerts.service.dispose_case`); their locks stay, so verification keeps
         answering suspect and shipping stays refused."""
-        signer = users.authenticate(name, password)
+        signer = self._authenticate(users, name, password, case_id)
         self._check_meaning(meaning, signer)
         if not text.strip():
             raise ValidationError("text", "say why (it is part of the signed record)")

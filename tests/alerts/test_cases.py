@@ -104,6 +104,8 @@ def test_investigation_cleared_releases_locks(home: Home, users: UserStore, cloc
     store.add_entry(case.case_id, EntryKind.FINDING, "scanner misread a 1 as l", user="qa")
     with pytest.raises(AuthenticationError):
         dispose_case(home, case.case_id, Disposition.CLEARED, "misread", users, "qa", "bad pw")
+    refused = store.trail(case.case_id)[-1]
+    assert refused["action"] == "signature.refused" and refused["user"] == "qa"
     with pytest.raises(ValidationError, match="quality or admin"):
         dispose_case(home, case.case_id, Disposition.CLEARED, "misread", users, "op", PW)
     closed, sig = dispose_case(
