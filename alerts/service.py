@@ -25,6 +25,9 @@ from serialtrace.errors import SerialtraceError
 from serialtrace.settings import Home
 from serialtrace.users import UserStore
 
+#: Container levels a case can report (their content is decommissioned in one request).
+CONTAINERS = ("case", "pallet")
+
 #: Who the system acts as when a source raises an alert by itself.
 SYSTEM_USER = "system"
 
@@ -124,8 +127,21 @@ def dispose_case(
         done: list[str] = []
         not_issued: list[str] = []
         already: list[str] = []
-        for row in store.identifiers(case_id):
-            if row["level"] != "item":
+        rows = store.identifiers(case_id)
+        # a reported case or pallet: one request for everything inside (serials already
+        # final are skipped by the lifecycle stage); a reported pack: one request each
+        containers = [r for r in rows if r["role"] == "reported" and r["level"] in CONTAINERS]
+        for row in containers:
+            try:
+                result = decommission(home.warehouse, home.raw, "sscc", row["sscc"], reason, name)
+            except SerialtraceError as exc:
+                if "already final" not in str(exc):
+                    raise
+                continue
+            done.extend(f"(01){t.gtin}(21){t.serial}" for t in result.decommissioned)
+            already.extend(f"(01){t.gtin}(21){t.serial}" for t, _why in result.skipped)
+        for row in rows:
+            if row["level"] != "item" or row["role"] != "reported":
                 continue
             if row["status"] is None:
                 not_issued.append(row["identifier"])
