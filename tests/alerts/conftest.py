@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,24 +91,35 @@ def build_warehouse(path: Path) -> None:
                 )
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    h = Home(tmp_path / "home")
-    h.ensure()
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    """Built once (scrypt hashing and DuckDB are the slow parts), copied into each test."""
+    h = Home(tmp_path_factory.mktemp("template"))
     build_warehouse(h.warehouse)
-    return h
-
-
-@pytest.fixture
-def users(home: Home) -> UserStore:
-    store = UserStore(home.users_db)
+    store = UserStore(h.users_db)
     store.add("qa", PW, full_name="Quinn Quality", roles=["quality"], email="qa@x.test", by="t")
     store.add(
         "hq", PW, full_name="Hana Head", roles=["admin", "quality"], email="hq@x.test", by="t"
     )
     store.add("op", PW, full_name="Omar Operator", roles=["operator"], by="t")
     store.add("aud", PW, full_name="Ada Auditor", roles=["auditor"], by="t")
-    return store
+    with sqlite3.connect(h.users_db) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return h
+
+
+@pytest.fixture
+def home(tmp_path: Path, template: Home) -> Home:
+    h = Home(tmp_path / "home")
+    h.ensure()
+    shutil.copyfile(template.warehouse, h.warehouse)
+    return h
+
+
+@pytest.fixture
+def users(home: Home, template: Home) -> UserStore:
+    shutil.copyfile(template.users_db, home.users_db)
+    return UserStore(home.users_db)
 
 
 Factory = Callable[..., object]
