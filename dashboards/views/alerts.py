@@ -13,7 +13,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from alerts.model import Classification, Disposition, EntryKind
+from alerts.model import Classification, Disposition, EntryKind, parse_identifier
 from alerts.service import dispose_case, store_for
 from alerts.store import Case
 from serialtrace.errors import SerialtraceError
@@ -46,6 +46,20 @@ def _row(c: Case, at: datetime) -> dict[str, object]:
         "title": c.title,
     }
 
+
+probe = st.sidebar.text_input(
+    "Is it quarantined?", key="probe", placeholder="(01)GTIN(21)SERIAL, GTIN:SERIAL or SSCC"
+)
+if probe:
+    try:
+        key = parse_identifier(probe).key
+        lock = store.locks.active([key]).get(key)
+        if lock:
+            st.sidebar.error(f"{key} is LOCKED by case {lock.case_id} ({lock.reason})")
+        else:
+            st.sidebar.success(f"{key} is not quarantined")
+    except SerialtraceError as exc:
+        st.sidebar.error(str(exc))
 
 show_closed = st.sidebar.checkbox("Show closed cases", value=False, key="show_closed")
 cases = store.cases(include_closed=show_closed)

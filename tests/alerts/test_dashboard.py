@@ -46,6 +46,11 @@ def test_queue_case_page_and_investigation_form(on_home: Home, clock: Clock) -> 
         f"(01){GTIN}(21)S00",
         f"(01){GTIN}(21)S01",
     }
+    # the lock is visible from any identifier form
+    app.sidebar.text_input(key="probe").input(f"{GTIN}:S01").run()
+    assert f"LOCKED by case {case.case_id}" in app.sidebar.error[0].value
+    app.sidebar.text_input(key="probe").input(f"{GTIN}:S10").run()
+    assert "not quarantined" in app.sidebar.success[0].value
     # a wrong password is refused and nothing is written
     app.text_input(key="entry_user").input("qa")
     app.text_input(key="entry_password").input("nope-nope")
