@@ -112,6 +112,12 @@ def add_alerts_commands(sub: SubParsers) -> None:
     p.set_defaults(func=_close)
 
     p = cmd("verify-trail", "prove the audit trail's hash chain intact (exit 1 if broken)")
+    p.add_argument(
+        "--anchor",
+        default=None,
+        metavar="SEQ:HASH",
+        help="a head printed by an earlier run (kept outside the database) that must still hold",
+    )
     p.set_defaults(func=_verify)
 
     p = cmd("notification", "Form FDA 3911 or FMD outcome content (JSON + PDF)")
@@ -345,7 +351,13 @@ def _close(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     _home, store, _users, _user = _ctx(args)
-    check = store.verify_trail()
+    anchor = None
+    if args.anchor:
+        seq, sep, digest = args.anchor.partition(":")
+        if not sep or not seq.isdigit() or len(digest) != 64:
+            raise ValidationError("--anchor", f"SEQ:HASH (64 hex), got {args.anchor!r}")
+        anchor = (int(seq), digest)
+    check = store.verify_trail(anchor)
     print(check)
     return 0 if check.intact else 1
 

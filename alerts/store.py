@@ -201,10 +201,14 @@ class TrailCheck:
     intact: bool
     first_broken: int | None  # seq of the first entry whose hash does not verify
     reason: str | None
+    head: str | None = None  # hash of the last entry (record it elsewhere: anchors the chain)
 
     def __str__(self) -> str:
         if self.intact:
-            return f"audit trail intact: {self.entries} entries, hash chain verified"
+            return (
+                f"audit trail intact: {self.entries} entries, hash chain verified; "
+                f"head {self.head or GENESIS}"
+            )
         return f"audit trail BROKEN at entry {self.first_broken}: {self.reason}"
 
 
@@ -275,8 +279,12 @@ class AlertStore:
         )
         return digest
 
-    def verify_trail(self) -> TrailCheck:
-        """Recompute the hash chain; name the first entry that does not verify."""
+    def verify_trail(self, anchor: tuple[int, str] | None = None) -> TrailCheck:
+        """Recompute the hash chain; name the first entry that does not verify.
+
+        ``anchor`` = (seq, hash) recorded earlier outside the database (the head printed by
+        a previous verification): the entry must still exist with that hash, which catches
+        a truncated trail or one rewritten wholesale from an edited entry on."""
         prev = GENESIS
         count = 0
         expected_seq = 1
@@ -296,9 +304,13 @@ class AlertStore:
                 actual = chain_hash(prev, _trail_entry(seq, at, user, case_id, action, payload))
                 if actual != digest:
                     return TrailCheck(count, False, seq, "content does not match its hash")
+                if anchor is not None and seq == anchor[0] and digest != anchor[1]:
+                    return TrailCheck(count, False, seq, "hash differs from the recorded anchor")
                 prev = digest
                 expected_seq += 1
-        return TrailCheck(count, True, None, None)
+        if anchor is not None and anchor[0] > count:
+            return TrailCheck(count, False, count + 1, f"entry {anchor[0]} (anchor) missing")
+        return TrailCheck(count, True, None, None, f"{count}:{prev}" if count else None)
 
     # ---- reading ---------------------------------------------------------------------
 

@@ -141,6 +141,10 @@ def test_alerts_cli_case_lifecycle(
     # the trail: intact, then tampered
     code, out, _ = run("alerts", "verify-trail", user="aud")
     assert code == 0 and "intact" in out
+    head = out.strip().rsplit("head ", 1)[1]
+    assert run("alerts", "verify-trail", "--anchor", head, user="aud")[0] == 0
+    code, _, err = run("alerts", "verify-trail", "--anchor", "3:abc", user="aud")
+    assert code == 2 and "--anchor" in err
     with sqlite3.connect(home.alerts_db) as db:
         db.execute("DROP TRIGGER audit_trail_no_update")
         db.execute("UPDATE audit_trail SET user = 'mallory' WHERE seq = 3")

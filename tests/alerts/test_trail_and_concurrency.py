@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts.model import Alert, AlertType, EntryKind, Subject
+from alerts.model import Alert, AlertType, EntryKind, Subject, chain_hash
 from alerts.service import raise_alert, store_for
-from alerts.store import AlertStore, StaleCaseError
+from alerts.store import AlertStore, StaleCaseError, _trail_entry
 from serialtrace.settings import PROJECT_ROOT, Home
 from tests.alerts.conftest import GTIN, Clock
 
@@ -27,6 +27,9 @@ def test_trail_verifies_and_names_the_first_tampered_entry(home: Home, clock: Cl
         store.add_entry(case_id, EntryKind.NOTE, f"note {i}", user="qa")
     check = store.verify_trail()
     assert check.intact and check.entries == 5 and "intact" in str(check)
+    assert check.head is not None and check.head.startswith("5:")
+    seq, digest = check.head.split(":")
+    assert store.verify_trail((int(seq), digest)).intact
     # the trail refuses edits through SQL ...
     with sqlite3.connect(home.alerts_db) as db, pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE audit_trail SET user = 'mallory' WHERE seq = 4")
@@ -55,6 +58,38 @@ def test_trail_detects_a_recomputed_hash_and_a_deleted_entry(home: Home, clock: 
         db.execute("DELETE FROM audit_trail WHERE seq = 2")
     check = store.verify_trail()
     assert not check.intact and check.first_broken == 2 and "missing" in str(check)
+
+
+def test_anchor_catches_truncation_and_a_rewritten_chain(home: Home, clock: Clock) -> None:
+    case_id = _open(home, clock)
+    store = store_for(home, clock)
+    store.add_entry(case_id, EntryKind.NOTE, "one", user="qa")
+    head = store.verify_trail().head
+    assert head is not None
+    seq, digest = head.split(":")
+    anchor = (int(seq), digest)
+    # rewrite the last entry AND recompute its hash: the chain alone looks intact ...
+    with sqlite3.connect(home.alerts_db) as db:
+        db.execute("DROP TRIGGER audit_trail_no_update")
+        db.execute("DROP TRIGGER audit_trail_no_delete")
+        prev, at, user, cid, action, payload = db.execute(
+            "SELECT prev_hash, at, user, case_id, action, payload FROM audit_trail WHERE seq = ?",
+            (anchor[0],),
+        ).fetchone()
+        payload = payload.replace("one", "ONE")
+        forged = chain_hash(prev, _trail_entry(anchor[0], at, user, cid, action, payload))
+        db.execute(
+            "UPDATE audit_trail SET payload = ?, hash = ? WHERE seq = ?",
+            (payload, forged, anchor[0]),
+        )
+    assert store.verify_trail().intact
+    # ... but not against the anchor kept elsewhere
+    check = store.verify_trail(anchor)
+    assert not check.intact and check.first_broken == anchor[0] and "anchor" in str(check)
+    with sqlite3.connect(home.alerts_db) as db:
+        db.execute("DELETE FROM audit_trail WHERE seq = ?", (anchor[0],))
+    check = store.verify_trail(anchor)
+    assert not check.intact and "anchor" in str(check)
 
 
 def test_two_people_edit_one_case_at_once_in_threads(home: Home, clock: Clock) -> None:
