@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,6 +119,3 @@ def home(tmp_path: Path, template: Home) -> Home:
 def users(home: Home, template: Home) -> UserStore:
     shutil.copyfile(template.users_db, home.users_db)
     return UserStore(home.users_db)
-
-
-Factory = Callable[..., object]
