@@ -90,18 +90,10 @@ class QuarantineLocks:
         at: datetime | None = None,
     ) -> int:
         """Lock identifiers for a case (all or none); returns how many were newly locked."""
-        stamp = _iso(at)
-        rows = [(i, case_id, reason, stamp, user) for i in dict.fromkeys(identifiers)]
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                before = db.total_changes
-                db.executemany(
-                    "INSERT OR IGNORE INTO quarantine_lock"
-                    " (identifier, case_id, reason, locked_at, locked_by) VALUES (?,?,?,?,?)",
-                    rows,
-                )
-                added = db.total_changes - before
+                added = lock_in(db, case_id, identifiers, reason=reason, user=user, at=at)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -111,12 +103,7 @@ class QuarantineLocks:
     def release(self, case_id: str, *, user: str, at: datetime | None = None) -> int:
         """Release every active lock of a case; returns how many were released."""
         with self._connect() as db:
-            cur = db.execute(
-                "UPDATE quarantine_lock SET released_at = ?, released_by = ?"
-                " WHERE case_id = ? AND released_at IS NULL",
-                (_iso(at), user, case_id),
-            )
-            return cur.rowcount
+            return release_in(db, case_id, user=user, at=at)
 
     def active(self, identifiers: Iterable[str]) -> dict[str, Lock]:
         """The active lock (oldest case first) of each identifier that has one."""
@@ -147,6 +134,40 @@ class QuarantineLocks:
                 " WHERE released_at IS NULL ORDER BY case_id, identifier"
             ).fetchall()
         return [Lock(*row) for row in rows]
+
+
+def lock_in(
+    db: sqlite3.Connection,
+    case_id: str,
+    identifiers: Iterable[str],
+    *,
+    reason: str,
+    user: str,
+    at: datetime | None = None,
+) -> int:
+    """:meth:`QuarantineLocks.lock` inside the caller's open transaction on ``db`` (the alert
+    store opens a case and locks its serials in one transaction)."""
+    stamp = _iso(at)
+    rows = [(i, case_id, reason, stamp, user) for i in dict.fromkeys(identifiers)]
+    before = db.total_changes
+    db.executemany(
+        "INSERT OR IGNORE INTO quarantine_lock"
+        " (identifier, case_id, reason, locked_at, locked_by) VALUES (?,?,?,?,?)",
+        rows,
+    )
+    return db.total_changes - before
+
+
+def release_in(
+    db: sqlite3.Connection, case_id: str, *, user: str, at: datetime | None = None
+) -> int:
+    """:meth:`QuarantineLocks.release` inside the caller's transaction on ``db``."""
+    cur = db.execute(
+        "UPDATE quarantine_lock SET released_at = ?, released_by = ?"
+        " WHERE case_id = ? AND released_at IS NULL",
+        (_iso(at), user, case_id),
+    )
+    return cur.rowcount
 
 
 def _iso(at: datetime | None) -> str:

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import AssetSelection, Definitions, define_asset_job
 from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import AlertsResource, alerts_job, alerts_schedule
 from orchestration.assets import epcis_batch_document, epcis_decommission_documents
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
@@ -35,7 +36,8 @@ def build_definitions(home: Home) -> Definitions:
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     return Definitions(
         assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
-        jobs=[warehouse_job, epcis_job],
+        jobs=[warehouse_job, epcis_job, alerts_job],
+        schedules=[alerts_schedule],
         sensors=[new_line_data_sensor, new_lifecycle_events_sensor],
         resources={
             "dbt": DbtCliResource(
@@ -46,6 +48,7 @@ def build_definitions(home: Home) -> Definitions:
             "warehouse": DuckDBWarehouse(path=str(home.warehouse)),
             "raw_zone": RawZone(path=str(home.raw)),
             "epcis_outbox": EpcisOutbox(path=str(home.epcis_outbox)),
+            "alerts": AlertsResource(home=str(home.root)),
         },
     )
 

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
 
     add_lifecycle_commands(serials_subparsers(sub))
+    from serialtrace.users.cli import add_users_commands
+
+    add_users_commands(sub)
+    from alerts.cli import add_alerts_commands
+
+    add_alerts_commands(sub)
     _add_home_everywhere(sub)
     return parser
 

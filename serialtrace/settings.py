@@ -79,6 +79,11 @@ class Home:
         return self.root / "alerts.sqlite"
 
     @property
+    def users_db(self) -> Path:
+        """The one user store: users, roles, clients, password hashes (serialtrace/users)."""
+        return self.root / "users.sqlite"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
