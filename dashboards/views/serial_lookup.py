@@ -33,6 +33,18 @@ cols[0].metric("Status", str(life["status"]))
 cols[1].metric("Reason", str(life.get("status_reason") or "—"))
 cols[2].metric("Lot", str(life.get("lot") or "—"))
 cols[3].metric("Work order", str(life.get("work_order_id") or "—"))
+if home.alerts_db.exists():  # no alert ever raised: nothing can be locked
+    from alerts.locks import QuarantineLocks, container_key, item_key
+
+    keys = [item_key(gtin, serial)] + [
+        container_key(str(sscc)) for sscc in (view.case, view.pallet) if sscc
+    ]
+    locks = QuarantineLocks(home.alerts_db).active(keys)
+    for key, lock in locks.items():
+        st.error(
+            f"QUARANTINED: {key} is locked by alert case {lock.case_id} ({lock.reason}) "
+            f"since {lock.locked_at}; it may not ship and verifies as suspect."
+        )
 
 st.subheader("Lifecycle")
 st.dataframe(view.history.to_pandas(), hide_index=True)

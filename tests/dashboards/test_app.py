@@ -87,3 +87,27 @@ def test_missing_warehouse_is_explained(tmp_path: Path, monkeypatch: pytest.Monk
         app = _run(view)
         assert not app.exception
         assert "Run `serialtrace demo` first" in app.error[0].value
+
+
+def test_serial_lookup_shows_a_quarantine_lock(on_demo: tuple[Home, DemoResult]) -> None:
+    from alerts.locks import QuarantineLocks, item_key
+
+    home, _result = on_demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        row = con.execute(
+            "select gtin, serial from serial_lifecycle where case_sscc is not null limit 1"
+        ).fetchone()
+    assert row is not None
+    gtin, serial = row
+    locks = QuarantineLocks(home.alerts_db)
+    locks.lock("CASE-LOOKUP-TEST", [item_key(gtin, serial)], reason="test", user="qa")
+    try:
+        app = _run("serial_lookup.py")
+        app.text_input(key="identifier").input(f"{gtin} {serial}").run()
+        assert not app.exception
+        assert any("CASE-LOOKUP-TEST" in e.value for e in app.error)
+    finally:
+        locks.release("CASE-LOOKUP-TEST", user="qa")
+    app = _run("serial_lookup.py")
+    app.text_input(key="identifier").input(f"{gtin} {serial}").run()
+    assert not any("CASE-LOOKUP-TEST" in e.value for e in app.error)
