@@ -99,6 +99,7 @@ def as2_partner(keys: As2Keys, settings: As2Settings | None = None) -> Any:
         digest_alg=settings.digest if settings else "sha256",
         mdn_mode=("ASYNC" if settings.mdn == "async" else "SYNC") if settings else "SYNC",
         mdn_digest_alg=settings.digest if settings else "sha256",
+        canonicalize_as_binary=True,  # the payload arrives byte for byte (no CRLF rewrite)
     )
 
 
@@ -133,7 +134,8 @@ class As2Transport:
                 content,
                 filename=delivery.file_name,
                 subject=f"EPCIS {delivery.file_name}",
-                content_type="application/xml",
+                # binary transfer: the partner receives the exact bytes we hashed
+                content_type="application/octet-stream",
                 disposition_notification_to=f"edi@{MESSAGE_DOMAIN}",
                 message_id=delivery.message_key,
             )
@@ -250,7 +252,9 @@ class As2Station:
 
         self._server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 
