@@ -176,3 +176,13 @@ def send_file(
     with DeliveryLedger(home.partners_ledger) as ledger:
         delivery = queue_file(ledger, home, partner, path)
         return deliver_until_settled(ledger, home, partner, transport, delivery, sleep)
+
+
+def drop_pending(
+    home: Home, partner: Partner, transport: Transport, now: datetime | None = None
+) -> list[Delivery]:
+    """A scheduled drop: queue the partner's new outbox documents, then one attempt for
+    every delivery that is due (new ones and retries whose backoff has elapsed)."""
+    with DeliveryLedger(home.partners_ledger) as ledger:
+        queue_pending(ledger, home, partner)
+        return deliver_due(ledger, home, partner, transport, now)

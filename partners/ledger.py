@@ -64,6 +64,11 @@ create table if not exists delivery_attempts (
     detail       text,
     primary key (delivery_id, attempt)
 );
+create table if not exists onboarding (
+    partner_id       text primary key,
+    test_message_id  text,
+    live_since       text
+);
 """
 
 
@@ -386,6 +391,34 @@ class DeliveryLedger:
                 "update deliveries set status = ?, ack_detail = ?, acknowledged_at = ?"
                 " where message_id = ? and direction = 'inbound'",
                 (status, detail, _iso(utcnow()), message_id),
+            )
+
+    # ------------------------------------------------------------------ onboarding
+
+    def set_test_message(self, partner_id: str, message_id: str) -> None:
+        with self._tx() as con:
+            con.execute(
+                "insert into onboarding (partner_id, test_message_id) values (?, ?)"
+                " on conflict (partner_id)"
+                " do update set test_message_id = excluded.test_message_id",
+                (partner_id, message_id),
+            )
+
+    def onboarding(self, partner_id: str) -> tuple[str | None, datetime | None]:
+        """(test message ID, live since) of a partner."""
+        row = self._con.execute(
+            "select test_message_id, live_since from onboarding where partner_id = ?",
+            (partner_id,),
+        ).fetchone()
+        if row is None:
+            return None, None
+        return row["test_message_id"], _parse(row["live_since"])
+
+    def set_live(self, partner_id: str, now: datetime | None = None) -> None:
+        with self._tx() as con:
+            con.execute(
+                "update onboarding set live_since = coalesce(live_since, ?) where partner_id = ?",
+                (_iso(now or utcnow()), partner_id),
             )
 
     # ------------------------------------------------------------------ queries
