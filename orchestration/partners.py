@@ -83,7 +83,9 @@ def _drop(context: AssetExecutionContext, partners_home: PartnersHome) -> Materi
     )
 
 
-def _inbound(context: AssetExecutionContext, partners_home: PartnersHome) -> MaterializeResult[None]:
+def _inbound(
+    context: AssetExecutionContext, partners_home: PartnersHome
+) -> MaterializeResult[None]:
     from partners.inbound import ingest_received
     from partners.sftp import sftp_transport
 
