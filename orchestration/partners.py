@@ -39,7 +39,9 @@ from dagster import (
 from dagster import ScheduleDefinition as _ScheduleDefinition
 
 from partners.config import Partner, SftpSettings, get_partner, load_partners
+from partners.export import export_deliveries
 from partners.ledger import DeliveryLedger
+from serialtrace.errors import SerialtraceError
 from serialtrace.settings import Home
 
 PARTNER_DROP_JOB = "partner_drop_job"
@@ -73,6 +75,7 @@ def _drop(context: AssetExecutionContext, partners_home: PartnersHome) -> Materi
         context.log.info(f"{partner.id} is not live: nothing sent")
         return MaterializeResult(metadata={"live": False, "attempted": 0})
     deliveries = drop_pending(home, partner, transport_for(home, partner))
+    export_deliveries(home)  # the scorecard's raw snapshot
     counts: dict[str, int] = {}
     for d in deliveries:
         counts[d.status] = counts.get(d.status, 0) + 1
@@ -91,13 +94,20 @@ def _inbound(
 
     home = partners_home.home.ensure()
     received = 0
+    errors: list[str] = []
     with DeliveryLedger(home.partners_ledger) as ledger:
         for partner in load_partners(home):
             if isinstance(partner.transport, SftpSettings):
-                received += len(sftp_transport(home, partner).pickup(ledger))
+                try:
+                    received += len(sftp_transport(home, partner).pickup(ledger))
+                except SerialtraceError as exc:  # the other partners are still picked up
+                    errors.append(f"{partner.id}: {exc}")
     handled = ingest_received(home)
+    export_deliveries(home)
     if not handled:
         context.log.info("EPCIS ingest hook not wired or nothing to ingest: files stay received")
+    if errors:
+        raise SerialtraceError("inbound pickup failed for " + "; ".join(errors))
     return MaterializeResult(metadata={"received": received, "ingested": len(handled)})
 
 

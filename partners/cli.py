@@ -34,6 +34,9 @@ def add_partners_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     cmd.add_argument("partner", nargs="?", help="partner id (default: every SFTP partner)")
     cmd.set_defaults(func=_cmd_pickup)
 
+    cmd = cmds.add_parser("export", help="write the ledger snapshot to the raw zone (scorecard)")
+    cmd.set_defaults(func=_cmd_export)
+
     cmd = cmds.add_parser("deliveries", help="the ledger: every file sent and received")
     cmd.add_argument("partner", nargs="?", help="only this partner")
     cmd.set_defaults(func=_cmd_deliveries)
@@ -146,4 +149,12 @@ def _cmd_deliveries(args: argparse.Namespace) -> int:
     with DeliveryLedger(home.partners_ledger) as ledger:
         for delivery in ledger.deliveries(args.partner):
             print(_line(delivery))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from partners.export import export_deliveries
+
+    home = resolve_home(getattr(args, "home", None)).ensure()
+    print(f"ledger snapshot: {export_deliveries(home)}")
     return 0

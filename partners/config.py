@@ -94,6 +94,7 @@ class Partner:
     transport: Transport
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
+    market: str = ""  # FMD: the member state (ISO 3166 alpha-2) a role = "hub" endpoint serves
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -256,7 +257,19 @@ def _partner(entry: Any, where: str) -> Partner:
         transport=_transport(transport, f"{where}.transport"),
         max_attempts=_int(entry, "max_attempts", where, 1, 50, 5),
         retry_base_seconds=float(_int(entry, "retry_base_seconds", where, 0, 86_400, 30)),
+        market=_market(entry, where),
     )
+
+
+def _market(entry: dict[str, Any], where: str) -> str:
+    market = _opt_str(entry, "market", where)
+    if entry.get("role") == "hub" and not re.fullmatch(r"[A-Z]{2}", market):
+        raise ValidationError(
+            f"{where}.market", "a hub (FMD) endpoint needs its member state, e.g. 'DE'"
+        )
+    if market and entry.get("role") != "hub":
+        raise ValidationError(f"{where}.market", "only a role = 'hub' endpoint has a market")
+    return market
 
 
 def _transport(entry: dict[str, Any], where: str) -> Transport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -49,15 +49,33 @@ def document_format(path: Path) -> str | None:
     return None
 
 
-def outbox_documents(home: Home, partner: Partner) -> list[Path]:
+def outbox_documents(home: Home, partner: Partner, partner_ids: Sequence[str] = ()) -> list[Path]:
     """The outbox documents meant for a partner: those in ``<outbox>/<partner id>/`` if
-    that folder exists, else the top-level documents in the partner's EPCIS format."""
-    own = home.epcis_outbox / partner.id
-    folder = own if own.is_dir() else home.epcis_outbox
-    if not folder.is_dir():
+    that folder exists, else every document of the outbox (the EPCIS stage writes
+    ``<outbox>/<work order>/...``) in the partner's EPCIS format, except those in another
+    partner's folder (``partner_ids``). An FMD market endpoint (role ``hub``) gets the JSON
+    messages of its own folder only."""
+    outbox = home.epcis_outbox
+    own = outbox / partner.id
+    if partner.role == "hub":
+        if not own.is_dir():
+            return []
+        return sorted(p for p in own.iterdir() if p.is_file() and p.suffix == ".json")
+    if own.is_dir():
+        candidates = [p for p in own.rglob("*") if p.is_file()]
+    elif outbox.is_dir():
+        others = set(partner_ids) - {partner.id}
+        candidates = [
+            p
+            for p in outbox.rglob("*")
+            if p.is_file() and p.relative_to(outbox).parts[0] not in others
+        ]
+    else:
         return []
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and document_format(p) == partner.epcis_format
+        p
+        for p in candidates
+        if not p.name.startswith(".") and document_format(p) == partner.epcis_format
     )
 
 
@@ -76,7 +94,10 @@ def queue_file(ledger: DeliveryLedger, home: Home, partner: Partner, path: Path)
 
 def queue_pending(ledger: DeliveryLedger, home: Home, partner: Partner) -> list[Delivery]:
     """Queue every outbox document of the partner not yet in the ledger."""
-    return [queue_file(ledger, home, partner, p) for p in outbox_documents(home, partner)]
+    from partners.config import load_partners
+
+    ids = [p.id for p in load_partners(home)]
+    return [queue_file(ledger, home, partner, p) for p in outbox_documents(home, partner, ids)]
 
 
 def _content(home: Home, delivery: Delivery) -> bytes:

@@ -108,6 +108,9 @@ def demo_partners(home: Home, documents: Sequence[Path], say: Say) -> list[Deliv
             say(f"      partner {partner_id}: SKIPPED, not in {home.root / 'partners.toml'}")
             continue
         deliveries += deliver(home, partner, documents, say)
+    from partners.export import export_deliveries
+
+    export_deliveries(home)
     for d in deliveries:
         outcome = d.ack_detail if d.status == "acknowledged" else d.failure_reason
         say(
@@ -115,3 +118,11 @@ def demo_partners(home: Home, documents: Sequence[Path], say: Say) -> list[Deliv
             f" ({d.ack_kind or '-'}: {outcome})  message {d.message_id}"
         )
     return deliveries
+
+
+def refresh_scorecard(home: Home) -> None:
+    """Rebuild the partner scorecard mart from the ledger snapshot (Dagster + dbt)."""
+    from orchestration.definitions import build_definitions
+    from orchestration.run import materialize
+
+    materialize(home, build_definitions(home), select="key:stg_partners__deliveries+")

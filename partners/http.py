@@ -19,7 +19,7 @@ from partners.ledger import Delivery
 from partners.transport import PermanentTransportError, SendOutcome, TransportError
 from serialtrace.settings import Home
 
-CONTENT_TYPES = {".json": "application/ld+json", ".jsonld": "application/ld+json"}
+CONTENT_TYPES = {".json": "application/json", ".jsonld": "application/ld+json"}
 
 
 @dataclass

@@ -20,7 +20,10 @@ def test_onboarding_test_ack_then_go_live_then_scheduled_send(
     assert _run(sftp_peer, "go-live", partner.id) == 2  # no acknowledged test yet
     assert "cannot go live at stage 'configured'" in capsys.readouterr().err
 
-    (sftp_peer.home.epcis_outbox / "WO-0001.xml").write_bytes(epcis12("batch"))
+    batch = sftp_peer.home.epcis_outbox / "WO-0001" / "WO-0001.epcis-1.2.xml"
+    batch.parent.mkdir()
+    batch.write_bytes(epcis12("batch"))
+    batch.with_name(batch.name + ".lineage.json").write_text("{}")  # sidecar: never sent
     assert _run(sftp_peer, "send") == 0  # not live: nothing leaves
     assert "not live yet, nothing sent" in capsys.readouterr().out
     assert list(sftp_peer.inbound.iterdir()) == []
@@ -39,7 +42,7 @@ def test_onboarding_test_ack_then_go_live_then_scheduled_send(
     assert _run(sftp_peer, "send") == 0
     assert "acknowledged" in capsys.readouterr().out
     names = sorted(p.name.split("__", 1)[1] for p in sftp_peer.inbound.iterdir())
-    assert names[0] == "WO-0001.xml" and names[1].startswith("onboarding-test-")
+    assert names[0] == "WO-0001.epcis-1.2.xml" and names[1].startswith("onboarding-test-")
     assert _run(sftp_peer, "send") == 0  # nothing new: nothing sent again
     assert capsys.readouterr().out == ""
     assert len(list(sftp_peer.inbound.iterdir())) == 2
