@@ -39,7 +39,8 @@ def document_format(path: Path) -> str | None:
     """``1.2-xml``, ``2.0-xml`` or ``2.0-jsonld`` from a document's content, else None."""
     if path.name.endswith(SIDECAR_SUFFIX) or path.suffix not in EPCIS_SUFFIXES:
         return None
-    head = path.read_bytes()[:4096]
+    with path.open("rb") as handle:
+        head = handle.read(65536)  # the root element with its namespace declarations
     if path.suffix in (".json", ".jsonld"):
         return "2.0-jsonld" if b"EPCISDocument" in head or b"epcis" in head.lower() else None
     if b'schemaVersion="1.2"' in head or b"schemaVersion='1.2'" in head:
