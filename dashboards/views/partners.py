@@ -20,7 +20,7 @@ with duckdb.connect(str(warehouse), read_only=True) as con:
     ).fetchone() or (0,)
     scorecard = (
         pl.from_arrow(
-            con.sql("select * from partner_scorecard order by partner_id").to_arrow_table()
+            con.execute("select * from partner_scorecard order by partner_id").to_arrow_table()
         )
         if has_mart[0]
         else pl.DataFrame()
