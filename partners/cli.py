@@ -34,6 +34,19 @@ def add_partners_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     cmd.add_argument("partner", nargs="?", help="partner id (default: every SFTP partner)")
     cmd.set_defaults(func=_cmd_pickup)
 
+    cmd = cmds.add_parser(
+        "fmd-upload", help="EU Hub upload of one batch for one market endpoint (into the outbox)"
+    )
+    cmd.add_argument("market_partner", help="partner id of the market endpoint (role hub)")
+    cmd.add_argument("--work-order", required=True, help="the batch's work order")
+    cmd.add_argument("--common-name", required=True, help="INN / common name")
+    cmd.add_argument("--pack-type", required=True, help="e.g. blister, bottle")
+    cmd.add_argument("--mah-id", required=True, help="marketing authorisation holder id")
+    cmd.add_argument("--mah-name", default="", help="default: the product's manufacturer")
+    cmd.add_argument("--national-code", default="", help="NHRN if the market needs one")
+    cmd.add_argument("--atc", action="append", default=[], help="ATC code (repeatable)")
+    cmd.set_defaults(func=_cmd_fmd_upload)
+
     cmd = cmds.add_parser("export", help="write the ledger snapshot to the raw zone (scorecard)")
     cmd.set_defaults(func=_cmd_export)
 
@@ -157,4 +170,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     home = resolve_home(getattr(args, "home", None)).ensure()
     print(f"ledger snapshot: {export_deliveries(home)}")
+    return 0
+
+
+def _cmd_fmd_upload(args: argparse.Namespace) -> int:
+    from partners.fmd import write_fmd_message
+    from partners.fmd_source import EuProductData, batch_messages
+    from partners.ledger import utcnow
+
+    home = resolve_home(getattr(args, "home", None)).ensure()
+    partner = get_partner(home, args.market_partner)
+    if partner.role != "hub":
+        raise SerialtraceError(f"partner {partner.id}: not a market endpoint (role hub)")
+    if not home.warehouse.exists():
+        raise SerialtraceError(f"no warehouse at {home.warehouse}: run `serialtrace demo` first")
+    eu = EuProductData(
+        args.common_name,
+        args.pack_type,
+        args.mah_id,
+        args.mah_name,
+        args.national_code,
+        tuple(args.atc),
+    )
+    messages, notes = batch_messages(home.warehouse, args.work_order, partner.market, eu, utcnow())
+    for message in messages:
+        print(f"{message['messageType']:<18} {write_fmd_message(home, partner, message)}")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"deliver with: serialtrace partners send {partner.id}")
     return 0

@@ -170,7 +170,8 @@ def pack_status_update(
 
 
 def write_fmd_message(home: Home, market_partner: Partner, message: dict[str, Any]) -> Path:
-    """Place a message in the market endpoint's outbox folder (atomic write)."""
+    """Place a message in the market endpoint's outbox folder (atomic write). A message
+    ID already in the folder is kept as it is (re-running an upload sends nothing new)."""
     if market_partner.role != "hub" or market_partner.market != message["market"]:
         raise ValidationError(
             "market",
@@ -180,6 +181,8 @@ def write_fmd_message(home: Home, market_partner: Partner, message: dict[str, An
     folder = home.epcis_outbox / market_partner.id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{message['messageType']}-{message['messageId']}.json"
+    if path.exists():  # the same message ID was produced before: never a second version
+        return path
     temporary = path.with_name(f".{path.name}.part")
     temporary.write_text(json.dumps(message, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     temporary.replace(path)
