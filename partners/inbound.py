@@ -130,4 +130,12 @@ def as2_station_for_home(home: Home, host: str = "127.0.0.1", port: int = 0) -> 
     def on_payload(sender: str, message_id: str, name: str, payload: bytes) -> None:
         store_inbound(home, by_as2_id[sender], "as2", name, payload, message_id)
 
-    return As2Station(local_id, partners, on_payload, home.partners_ledger, host, port)
+    station = As2Station(local_id, partners, on_payload, home.partners_ledger, host, port)
+    if home.partners_ledger.exists():  # a resend of a message received before = duplicate
+        with DeliveryLedger(home.partners_ledger) as ledger:
+            station.seen_message_ids.update(
+                d.message_id
+                for d in ledger.deliveries()
+                if d.direction == "inbound" and d.transport == "as2"
+            )
+    return station
