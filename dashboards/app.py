@@ -18,6 +18,7 @@ page = st.navigation(
         st.Page(VIEWS / "serial_lookup.py", title="Serial lookup", url_path="serial"),
         st.Page(VIEWS / "reconciliation.py", title="Reconciliation", url_path="reconciliation"),
         st.Page(VIEWS / "alerts.py", title="Suspect product alerts", url_path="alerts"),
+        st.Page(VIEWS / "partners.py", title="Trading partners", url_path="partners"),
     ]
 )
 page.run()

@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.alerts import AlertsResource, alerts_job, alerts_schedule
 from orchestration.assets import epcis_batch_document, epcis_decommission_documents
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
+from orchestration.partners import partner_definitions
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
 from serialtrace.settings import Home, resolve_home
@@ -34,7 +35,7 @@ def build_definitions(home: Home) -> Definitions:
         WAREHOUSE_JOB, selection=AssetSelection.assets(warehouse_models)
     )
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
-    return Definitions(
+    core = Definitions(
         assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
         jobs=[warehouse_job, epcis_job, alerts_job],
         schedules=[alerts_schedule],
@@ -51,6 +52,7 @@ def build_definitions(home: Home) -> Definitions:
             "alerts": AlertsResource(home=str(home.root)),
         },
     )
+    return Definitions.merge(core, partner_definitions(home))
 
 
 @dg.definitions

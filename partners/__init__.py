@@ -1,3 +1,4 @@
 """Trading-partner connectivity: partners, transports (SFTP, AS2, HTTP), delivery ledger.
 
-Capabilities F7 and F8 (upload)."""
+Features F7 (partner exchange) and F8 (FMD hub upload); see docs/partners.md.
+"""

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from alerts.cli import add_alerts_commands
 
     add_alerts_commands(sub)
+    from partners.cli import add_partners_commands
+
+    add_partners_commands(sub)
     _add_home_everywhere(sub)
     return parser
 

@@ -115,9 +115,9 @@ def run_demo(
         stages[stage] = now - mark
         mark = now
 
-    say(f"[1/6] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    say(f"[1/7] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     with SerialLedger(home.serial_ledger) as ledger:
-        say(f"[2/6] allocating {units:,} randomized serials to a new work order")
+        say(f"[2/7] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
         new_sscc = sscc_source(
             ledger,
@@ -128,7 +128,7 @@ def run_demo(
         )
         lap("masterdata_and_allocation")
 
-        say(f"[3/6] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
+        say(f"[3/7] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = parse_line_file(
             {
                 "line": {
@@ -157,7 +157,7 @@ def run_demo(
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
-    say(f"[4/6] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    say(f"[4/7] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
     lap("warehouse_and_epcis")
@@ -166,10 +166,17 @@ def run_demo(
     _cross_check(summary, line_result)
     from alerts.demo import demo_alerts
 
-    say("[5/6] suspect product alert: a verification of a serial that was never issued")
+    say("[5/7] suspect product alert: a verification of a serial that was never issued")
     demo_alerts(home, cfg, say)
     lap("alerts")
-    say("[6/6] done")
+    say("[6/7] delivering the EPCIS document to the demo SFTP and AS2 partners")
+    from partners.demo import demo_partners, refresh_scorecard
+
+    demo_partners(home, [epcis_path], say)
+    with log.open("a") as handle, contextlib.redirect_stdout(handle):
+        refresh_scorecard(home)
+    lap("partners")
+    say("[7/7] done")
     return DemoResult(
         work_order_id=work_order_id,
         units=units,

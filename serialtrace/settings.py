@@ -84,6 +84,16 @@ class Home:
         return self.root / "users.sqlite"
 
     @property
+    def partners_ledger(self) -> Path:
+        """Delivery ledger of every file sent to / received from trading partners."""
+        return self.root / "partners.sqlite"
+
+    @property
+    def epcis_inbox(self) -> Path:
+        """Inbound partner files, stored per partner (``<inbox>/<partner id>/``)."""
+        return self.root / "epcis" / "inbox"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 

@@ -9,6 +9,7 @@ import pytest
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
+from partners.export import DELIVERY_SCHEMA
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
 from serialtrace.settings import PROJECT_ROOT
 
@@ -18,6 +19,7 @@ SCHEMAS = {
     **MASTERDATA_TABLES,
     "allocations": ALLOCATION_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
+    "partner_deliveries": DELIVERY_SCHEMA,
 }
 
 

@@ -1,8 +1,8 @@
 """Benchmark: how long each dashboard page takes to open over a warehouse of N units, in
 a real browser (Debian chromium, headless, Playwright) against `serialtrace dashboards`.
 
-    .venv/bin/python bench/dashboards.py --units 10000000     # the target's size
-    .venv/bin/python bench/dashboards.py --units 200000       # small
+    .venv/bin/python bench/dashboard_pages.py --units 10000000     # the target's size
+    .venv/bin/python bench/dashboard_pages.py --units 200000       # small
 
 Target (dashboards issue): a page on ten million units opens in under 2 s.
 
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         build = bench.dbt_build(raw, home / "warehouse.duckdb", work)
         print(f"warehouse built: {build}", flush=True)
     try:
-        figures = {"benchmark": "dashboards", "units": args.units, **measure(home, args.repeat)}
+        figures = {"benchmark": "dashboard_pages", "units": args.units, **measure(home, args.repeat)}
         figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
         if build:
             figures["warehouse_build_s"] = build["seconds"]
