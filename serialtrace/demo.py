@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from ingest.erp.gating import require_released
 from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.bridge import Batch, BatchResult
 from line_bridge.linefile import parse_line_file
@@ -65,6 +66,7 @@ def open_work_order(
     its serials from the demo pool (checked against its market profile) and land them."""
     work_order_id = work_order_id or next_work_order(ledger, cfg.work_order.work_order_prefix)
     land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
+    require_released(home.raw_masterdata, cfg.product.gtin, cfg.lot.lot, "serial allocation")
     pool = ledger.ensure_pool(
         demo_pool(
             cfg.pool.pool_id,
