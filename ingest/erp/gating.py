@@ -1,7 +1,8 @@
 """Release gating: serials are allocated and a line starts only for a released batch.
 
-:func:`check_release` is the pure rule; :func:`lot_status` reads the ERP's latest word on
-a lot from the raw zone (the latest load wins, as in ``stg_masterdata__lots``);
+:func:`check_release` is the pure rule; :func:`lot_status` reads the ERP's word on a lot
+from the raw zone, in the order of the warehouse's ``lot_status`` mart (a connector's
+rows outrank the demo configuration's, then the latest ERP change time wins);
 :func:`require_released` combines them for the places that allocate or start a line.
 """
 
@@ -57,10 +58,17 @@ def lot_status(raw_masterdata: Path, gtin: str, lot: str) -> LotStatus | None:
             ).fetchall()
         }
         source = "source" if "source" in columns else "null"
+        changed = "coalesce(source_changed_at, loaded_at)"
+        if "source_changed_at" not in columns:
+            changed = "loaded_at"
+        # as int_lots_versioned: a connector's rows outrank the demo configuration's,
+        # then the ERP's latest change wins
         row = con.execute(
             f"select lower(release_status), {source}, loaded_at "
             f"from read_parquet('{folder}/*.parquet', union_by_name = true) "
-            "where gtin = ? and lot = ? order by loaded_at desc limit 1",
+            f"where gtin = ? and lot = ? "
+            f"order by coalesce({source}, '') = 'demo-config', {changed} desc, loaded_at desc "
+            "limit 1",
             [gtin, lot],
         ).fetchone()
     if row is None:
