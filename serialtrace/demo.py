@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from ingest.erp.demo import demo_erp_masterdata, demo_erp_writeback
 from ingest.erp.gating import require_released
 from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.bridge import Batch, BatchResult
@@ -118,6 +119,7 @@ def run_demo(
         mark = now
 
     say(f"[1/5] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
         say(f"[2/5] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
@@ -166,6 +168,7 @@ def run_demo(
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
+    demo_erp_writeback(home, work_order_id, say)
     say("[5/5] done")
     return DemoResult(
         work_order_id=work_order_id,

@@ -126,10 +126,14 @@ def write_back(warehouse: Path, conn: Connection, work_order_id: str) -> list[Pa
             _atomic(conn.outbox / f"{wo}-serials.csv", _csv(serials, SERIAL_COLUMNS)),
             _atomic(conn.outbox / f"{wo}-reconciliation.csv", _csv([recon.row], list(recon.row))),
         ]
-    return [_atomic(conn.outbox / f"{wo}-serials.xml", render_serials_idoc(recon, serials))]
+    return [
+        _atomic(conn.outbox / f"{wo}-serials.xml", render_serials_idoc(recon, serials, conn.name))
+    ]
 
 
-def render_serials_idoc(recon: BatchReconciliation, serials: list[dict[str, Any]]) -> bytes:
+def render_serials_idoc(
+    recon: BatchReconciliation, serials: list[dict[str, Any]], receiver: str = "ERP"
+) -> bytes:
     from lxml import etree
 
     r = recon.row
@@ -161,7 +165,9 @@ def render_serials_idoc(recon: BatchReconciliation, serials: list[dict[str, Any]
         ],
         children,
     )
-    control = control_record("ZSTSERIALS01", "", "ZSTSERIAL", 1, "SERIALTRACE", now)
+    control = control_record(
+        "ZSTSERIALS01", "", "ZSTSERIAL", 1, "SERIALTRACE", now, receiver.upper()
+    )
     text = f'<ZSTSERIALS01><IDOC BEGIN="1">{control}{batch}</IDOC></ZSTSERIALS01>'
     return etree.tostring(
         etree.fromstring(text.encode()), pretty_print=True, xml_declaration=True, encoding="UTF-8"

@@ -186,7 +186,13 @@ def _segment(name: str, fields: Iterable[tuple[str, object]], children: str = ""
 
 
 def control_record(
-    idoctyp: str, cimtyp: str, mestyp: str, docnum: int, sender: str, at: dt.datetime
+    idoctyp: str,
+    cimtyp: str,
+    mestyp: str,
+    docnum: int,
+    sender: str,
+    at: dt.datetime,
+    receiver: str = "SERIALTRACE",
 ) -> str:
     return _segment(
         "EDI_DC40",
@@ -201,12 +207,12 @@ def control_record(
             ("IDOCTYP", idoctyp),
             ("CIMTYP", cimtyp),
             ("MESTYP", mestyp),
-            ("SNDPOR", f"SAP{sender}"),
+            ("SNDPOR", sender if sender == "SERIALTRACE" else f"SAP{sender}"),
             ("SNDPRT", "LS"),
             ("SNDPRN", sender),
-            ("RCVPOR", "SERIALTRACE"),
+            ("RCVPOR", receiver if receiver == "SERIALTRACE" else f"SAP{receiver}"),
             ("RCVPRT", "LS"),
-            ("RCVPRN", "SERIALTRACE"),
+            ("RCVPRN", receiver),
             ("CREDAT", at.strftime("%Y%m%d")),
             ("CRETIM", at.strftime("%H%M%S")),
             ("SERIAL", at.strftime("%Y%m%d%H%M%S")),

@@ -204,3 +204,20 @@ def test_unreadable_files_are_quarantined(home: Home, sap: Connection, text: str
     result = load_file(home, sap, path)
     assert result.outcome == "quarantined" and result.errors[0].where == "file"
     assert not (home.raw_masterdata / "products").exists()
+
+
+def test_cli_load_and_watch(
+    home: Home, sap: Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serialtrace.cli import main
+
+    drop(sap, "sap/MATMAS05_products.xml")
+    args = ["--connection", "sap-demo", "--home", str(home.root)]
+    assert main(["erp", "watch", "--passes", "1", "--interval", "0", *args]) == 0
+    assert "MATMAS05_products.xml loaded (2 products)" in capsys.readouterr().out
+    drop(sap, "sap/BATMAS03_bad.xml")
+    assert main(["erp", "load", *args]) == 1  # a file went to quarantine
+    out = capsys.readouterr().out
+    assert "BATMAS03_bad.xml quarantined (4 reasons" in out
+    assert main(["erp", "load", "--connection", "nope", "--home", str(home.root)]) == 2
+    assert "--connection: no connection 'nope'" in capsys.readouterr().err
