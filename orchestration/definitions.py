@@ -16,6 +16,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets import epcis_batch_document, epcis_decommission_documents
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
+from orchestration.erp import ErpConnections, erp_drop_sensor, erp_inbound_job, erp_inbound_loads
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
 from serialtrace.settings import Home, resolve_home
@@ -34,9 +35,14 @@ def build_definitions(home: Home) -> Definitions:
     )
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     return Definitions(
-        assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
-        jobs=[warehouse_job, epcis_job],
-        sensors=[new_line_data_sensor, new_lifecycle_events_sensor],
+        assets=[
+            warehouse_models,
+            epcis_batch_document,
+            epcis_decommission_documents,
+            erp_inbound_loads,
+        ],
+        jobs=[warehouse_job, epcis_job, erp_inbound_job],
+        sensors=[new_line_data_sensor, new_lifecycle_events_sensor, erp_drop_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(TRANSFORMS_DIR),
@@ -46,6 +52,7 @@ def build_definitions(home: Home) -> Definitions:
             "warehouse": DuckDBWarehouse(path=str(home.warehouse)),
             "raw_zone": RawZone(path=str(home.raw)),
             "epcis_outbox": EpcisOutbox(path=str(home.epcis_outbox)),
+            "erp": ErpConnections(home=str(home.root)),
         },
     )
 
