@@ -142,7 +142,7 @@ def _lot(
         errors.append(
             RowError(record.where, "expiry", f"{expiry} is not after manufacture date {made}")
         )
-    elif expiry > made.replace(year=made.year + MAX_SHELF_LIFE_YEARS):
+    elif expiry > _years_after(made, MAX_SHELF_LIFE_YEARS):
         errors.append(
             RowError(
                 record.where,
@@ -167,6 +167,13 @@ def _lot(
         return None
     v["gtin"] = gtin
     return v
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return dt.date(day.year + years, 3, 1)
 
 
 def _work_order(
