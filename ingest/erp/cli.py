@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest.erp.config import Connection, load_connections
 from ingest.erp.gating import BatchNotReleasedError, lot_status, require_released
 from ingest.erp.loader import LoadResult, fetch, load_file, load_pending
-from ingest.erp.outbound import write_back, write_report
+from ingest.erp.outbound import reconciliation, write_back, write_report
 from serialtrace.errors import ConfigurationError, SerialtraceError
 from serialtrace.settings import Home, resolve_home
 
@@ -128,6 +128,15 @@ def handle_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def handle_release_check(args: argparse.Namespace) -> int:
+    home = _home(args)
+    recon = reconciliation(home.warehouse, args.batch)
+    releasable, note = recon.release_verdict()
+    verdict = "may be released" if releasable else "may NOT be released"
+    print(f"{recon.work_order_id}: {verdict} (serialization): {note}")
+    return 0 if releasable else 1
+
+
 def add_erp_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     erp = sub.add_parser("erp", help="ERP/MES connectors: load, watch, gate, write back, report")
     commands = erp.add_subparsers(dest="erp_command", required=True)
@@ -158,6 +167,12 @@ def add_erp_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     back.add_argument("--batch", required=True, help="work order (or lot) id")
     back.set_defaults(func=handle_writeback)
+
+    check = commands.add_parser(
+        "release-check", help="may the batch be released? (serial counts reconcile)"
+    )
+    check.add_argument("--batch", required=True, help="work order (or lot) id")
+    check.set_defaults(func=handle_release_check)
 
     report = commands.add_parser("report", help="reconciliation report of a batch (CSV + PDF)")
     report.add_argument("--batch", required=True, help="work order (or lot) id")

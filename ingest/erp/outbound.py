@@ -65,6 +65,13 @@ class BatchReconciliation:
     def status(self) -> str:
         return str(self.row["reconciliation_status"])
 
+    def release_verdict(self) -> tuple[bool, str]:
+        """May the batch be released as far as serialization is concerned? A batch whose
+        serial counts do not reconcile may not (the ERP/QA reads this with the write-back)."""
+        if self.status != "reconciled":
+            return False, f"serial counts do not reconcile: {self.row['discrepancy']}"
+        return True, "every allocated serial is accounted for"
+
 
 def reconciliation(warehouse: Path, batch: str) -> BatchReconciliation:
     """The erp_reconciliation row of a work order (or of the only work order of a lot)."""
@@ -138,6 +145,7 @@ def render_serials_idoc(
 
     r = recon.row
     now = dt.datetime.now(dt.UTC)
+    releasable, note = recon.release_verdict()
     counts = [(name.upper(), r[name]) for name, _ in REPORT_COUNTS]
     children = "".join(
         _segment(
@@ -162,6 +170,8 @@ def render_serials_idoc(
             ("COMMISSIONED_SERIALS", len(serials)),
             ("RECON_STATUS", str(r["reconciliation_status"]).upper()),
             ("DISCREPANCY", r["discrepancy"]),
+            ("SERIALIZATION_RELEASABLE", "X" if releasable else ""),
+            ("RELEASE_NOTE", note),
         ],
         children,
     )
@@ -188,6 +198,11 @@ def report_csv(recon: BatchReconciliation) -> bytes:
             "value": r["reconciliation_status"],
         },
         {"figure": "Discrepancy", "column": "discrepancy", "value": r["discrepancy"] or ""},
+        {
+            "figure": "Releasable (serialization)",
+            "column": "releasable",
+            "value": "yes" if recon.release_verdict()[0] else "no",
+        },
     ]
     header = (
         f"# reconciliation of work order {r['work_order_id']}, GTIN {r['gtin']}, "
@@ -227,6 +242,17 @@ def report_pdf(recon: BatchReconciliation) -> bytes:
     explanation = str(r["discrepancy"] or "") or "Every allocated serial is accounted for."
     for part in explanation.split("; "):
         pdf.multi_cell(0, 6, f"- {part}", new_x="LMARGIN", new_y="NEXT")
+    releasable, note = recon.release_verdict()
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.multi_cell(
+        0,
+        6,
+        f"Batch release (serialization): {'may be released' if releasable else 'NOT releasable'}"
+        f" - {note}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     return bytes(pdf.output())
 
 

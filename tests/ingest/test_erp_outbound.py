@@ -63,6 +63,8 @@ def test_idoc_write_back_carries_serials_and_reconciliation(
     assert (batch.findtext("BATCH"), batch.findtext("RECON_STATUS")) == ("L9", "DISCREPANCY")
     assert batch.findtext("COMMISSIONED_AT_LINE") == "6"
     assert "neither printed nor closed" in (batch.findtext("DISCREPANCY") or "")
+    assert batch.findtext("SERIALIZATION_RELEASABLE") == ""  # not releasable
+    assert "do not reconcile" in (batch.findtext("RELEASE_NOTE") or "")
     serials = [s.findtext("SERIAL") for s in batch.findall("Z1STSERIAL")]
     assert serials == [f"S{n:03d}" for n in range(1, 7)]  # decommissioned ones left out
 
@@ -90,6 +92,20 @@ def test_report_csv_and_pdf(
     pdf = pdf_path.read_bytes()
     assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
     assert reconciliation(warehouse, "WO-9").status == "discrepancy"
+
+
+def test_batch_that_does_not_reconcile_may_not_be_released(
+    home: Home, warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["erp", "release-check", "--batch", "WO-9", "--home", str(home.root)]) == 1
+    assert "WO-9: may NOT be released (serialization): serial counts do not reconcile" in (
+        capsys.readouterr().out
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update erp_reconciliation set discrepancy = '', reconciliation_status = 'reconciled'"
+        )
+    assert main(["erp", "release-check", "--batch", "WO-9", "--home", str(home.root)]) == 0
 
 
 def test_unknown_batch_is_a_clear_error(home: Home, warehouse: Path) -> None:
