@@ -6,6 +6,7 @@ No `from __future__ import annotations` here: Dagster reads annotations at runti
 """
 
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -20,7 +21,7 @@ from dagster import (
 )
 
 from ingest.erp.config import Connection, load_connections
-from ingest.erp.loader import fetch, load_pending, pending_files
+from ingest.erp.loader import collect, load_pending, pending_files
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import Home
 
@@ -42,21 +43,22 @@ class ErpConnections(ConfigurableResource):  # type: ignore[type-arg]
     description="One load pass of every ERP/MES connection: files in drop folders and "
     "API fetches land in raw/masterdata (or quarantine), logged in raw/erp/loads.",
 )
-def erp_inbound_loads(context: AssetExecutionContext, erp: ErpConnections) -> MaterializeResult:
+def erp_inbound_loads(
+    context: AssetExecutionContext, erp: ErpConnections
+) -> MaterializeResult[None]:
     home = Home(Path(erp.home))
     outcomes: dict[str, int] = {"loaded": 0, "quarantined": 0, "already loaded": 0}
     failed: list[str] = []
     for conn in erp.connections():
         try:
-            if conn.url:
-                fetch(conn)
+            collect(conn)
         except SerialtraceError as exc:  # an API down must not stop the folders
             context.log.error(str(exc))
             failed.append(conn.name)
         for result in load_pending(home, conn):
             context.log.info(result.line())
             outcomes[result.outcome] += 1
-    metadata: dict[str, object] = {k.replace(" ", "_"): v for k, v in outcomes.items()}
+    metadata: dict[str, Any] = {k.replace(" ", "_"): v for k, v in outcomes.items()}
     metadata["failed_api_fetches"] = ", ".join(failed) or "none"
     return MaterializeResult(metadata=metadata)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.erp.config import Connection, load_connections
 from ingest.erp.gating import BatchNotReleasedError, lot_status, require_released
-from ingest.erp.loader import LoadResult, fetch, load_file, load_pending
+from ingest.erp.loader import LoadResult, collect, load_file, load_pending
 from ingest.erp.outbound import reconciliation, write_back, write_report
 from serialtrace.errors import ConfigurationError, SerialtraceError
 from serialtrace.settings import Home, resolve_home
@@ -34,8 +34,7 @@ def _connections(home: Home, args: argparse.Namespace) -> list[Connection]:
 def _pass(home: Home, conns: list[Connection]) -> list[LoadResult]:
     results: list[LoadResult] = []
     for conn in conns:
-        if conn.url:
-            fetch(conn)
+        collect(conn)
         results.extend(load_pending(home, conn))
     return results
 

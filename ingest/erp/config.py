@@ -26,6 +26,24 @@ CONFIG_NAME = "erp.toml"
 
 
 @dataclass(frozen=True)
+class SftpSource:
+    """A remote folder the connector pulls files from into its drop folder.
+
+    The server's host key must be in ``known_hosts`` (relative to the home); the
+    password comes from the environment variable ``password_env`` or the private key
+    from ``key_file`` (relative to the home). Nothing secret is in the TOML file.
+    """
+
+    host: str
+    port: int
+    user: str
+    path: str
+    known_hosts: Path
+    password_env: str | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Connection:
     name: str
     kind: str
@@ -37,6 +55,7 @@ class Connection:
     paths: tuple[str, ...] = ()
     token_env: str | None = None
     work_order_defaults: dict[str, Any] = field(default_factory=dict)
+    sftp: SftpSource | None = None
 
     def token(self) -> str | None:
         """The API token from the environment; a named but unset variable is an error."""
@@ -110,4 +129,27 @@ def _connection(home: Home, name: str, t: dict[str, Any]) -> Connection:
         paths=tuple(str(p) for p in paths),
         token_env=t.get("token_env"),
         work_order_defaults=dict(t.get("work_order_defaults", {})),
+        sftp=_sftp(home, where, t["sftp"]) if "sftp" in t else None,
+    )
+
+
+def _sftp(home: Home, where: str, t: dict[str, Any]) -> SftpSource:
+    for key in ("host", "user", "path", "known_hosts"):
+        if not isinstance(t.get(key), str) or not t[key]:
+            raise ValidationError(f"{where}.sftp.{key}", "is required")
+    if not t.get("password_env") and not t.get("key_file"):
+        raise ValidationError(f"{where}.sftp", "needs password_env or key_file")
+    port = t.get("port", 22)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ValidationError(f"{where}.sftp.port", "must be a TCP port")
+    return SftpSource(
+        host=t["host"],
+        port=port,
+        user=t["user"],
+        path=t["path"],
+        known_hosts=_relative(home, t["known_hosts"], f"{where}.sftp.known_hosts"),
+        password_env=t.get("password_env"),
+        key_file=_relative(home, t["key_file"], f"{where}.sftp.key_file")
+        if t.get("key_file")
+        else None,
     )

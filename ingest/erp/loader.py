@@ -118,8 +118,18 @@ def _write_text_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def load_file(home: Home, conn: Connection, path: Path, today: dt.date | None = None) -> LoadResult:
-    """Load one dropped file of ``conn`` (see the module docstring for the contract)."""
+def load_file(
+    home: Home,
+    conn: Connection,
+    path: Path,
+    today: dt.date | None = None,
+    defer_unresolved: bool = False,
+) -> LoadResult:
+    """Load one dropped file of ``conn`` (see the module docstring for the contract).
+
+    With ``defer_unresolved``, a file whose only faults are references to master data
+    not known yet (a batch file before its material file) is left in the drop folder
+    with outcome 'deferred' instead of going to quarantine."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     load_id = f"{conn.name}-{sha[:16]}"
@@ -137,6 +147,9 @@ def load_file(home: Home, conn: Connection, path: Path, today: dt.date | None = 
     except FileFormatError as exc:
         errors, rows = [RowError("file", conn.kind, str(exc))], {}
     result.rows = {table: len(rows.get(table, [])) for table in ("products", "lots", "work_orders")}
+    if defer_unresolved and errors and all(e.unresolved for e in errors):
+        result.outcome, result.errors = "deferred", errors
+        return result
     if errors or not any(result.rows.values()):
         if not errors:
             errors = [RowError("file", conn.kind, "holds no record")]
@@ -199,8 +212,32 @@ def pending_files(conn: Connection) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
+def collect(conn: Connection) -> list[Path]:
+    """Bring the connection's remote files into its drop folder: HTTP API, SFTP."""
+    from ingest.erp.sftp import pull
+
+    return fetch(conn) + pull(conn)
+
+
 def load_pending(home: Home, conn: Connection) -> list[LoadResult]:
-    return [load_file(home, conn, path) for path in pending_files(conn)]
+    """Load every waiting file, oldest first. A file that refers to master data not known
+    yet is retried after the others of the pass (files of one delivery may arrive in
+    any order); whatever still does not resolve goes to quarantine."""
+    results: list[LoadResult] = []
+    pending = pending_files(conn)
+    while pending:
+        deferred = []
+        for path in pending:
+            result = load_file(home, conn, path, defer_unresolved=True)
+            if result.outcome == "deferred":
+                deferred.append(path)
+            else:
+                results.append(result)
+        if len(deferred) == len(pending):  # no progress: quarantine them
+            results.extend(load_file(home, conn, path) for path in deferred)
+            break
+        pending = deferred
+    return results
 
 
 # ---------------------------------------------------------------------------- HTTP APIs

@@ -35,6 +35,7 @@ class RowError:
     where: str
     field: str
     reason: str
+    unresolved: bool = False  # refers to master data not (yet) known: may come in a later file
 
     def __str__(self) -> str:
         return f"{self.where}: {self.field}: {self.reason}"

@@ -109,7 +109,7 @@ def _resolve_gtin(
     if v.get("gtin"):
         gtin = _check(errors, record.where, normalize_gtin, str(v["gtin"]), "gtin")
         if gtin is not None and gtin not in gtins:
-            errors.append(RowError(record.where, "gtin", f"unknown GTIN {gtin}: no product"))
+            errors.append(RowError(record.where, "gtin", f"unknown GTIN {gtin}: no product", True))
             return None
         return str(gtin) if gtin else None
     material = str(v.get("erp_material") or "")
@@ -118,7 +118,9 @@ def _resolve_gtin(
         return None
     if material not in materials:
         errors.append(
-            RowError(record.where, "material", f"unknown material {material}: no product/GTIN")
+            RowError(
+                record.where, "material", f"unknown material {material}: no product/GTIN", True
+            )
         )
         return None
     return materials[material]
@@ -190,7 +192,9 @@ def _work_order(
         return None
     gtin = _resolve_gtin(record, gtins, materials, errors)
     if gtin is not None and (gtin, v["lot"]) not in lots:
-        errors.append(RowError(record.where, "lot", f"unknown batch {v['lot']} of GTIN {gtin}"))
+        errors.append(
+            RowError(record.where, "lot", f"unknown batch {v['lot']} of GTIN {gtin}", True)
+        )
     for name in ("site_gln", "customer_gln"):
         _check(errors, record.where, validate_gln, str(v[name]), name)
     for name in ("planned_quantity", "case_size", "pallet_size"):

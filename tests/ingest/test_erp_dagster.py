@@ -3,7 +3,7 @@ the asset loads them."""
 
 from __future__ import annotations
 
-from dagster import build_asset_context, build_sensor_context
+from dagster import MaterializeResult, build_asset_context, build_sensor_context
 
 from ingest.erp.config import Connection
 from orchestration.erp import ErpConnections, erp_drop_sensor, erp_inbound_loads
@@ -26,6 +26,7 @@ def test_sensor_and_asset_load_dropped_files(home: Home, sap: Connection) -> Non
     assert not again.run_requests  # type: ignore[union-attr]
 
     result = erp_inbound_loads(build_asset_context(resources={"erp": erp}))
-    metadata = {k: v for k, v in result.metadata.items()}  # type: ignore[union-attr]
+    assert isinstance(result, MaterializeResult) and result.metadata is not None
+    metadata = dict(result.metadata)
     assert (metadata["loaded"], metadata["quarantined"]) == (1, 1)
     assert not any(sap.drop.iterdir())

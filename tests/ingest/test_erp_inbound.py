@@ -185,15 +185,30 @@ def test_same_file_twice_is_recognised_and_not_landed_again(home: Home, sap: Con
     assert len(rows(home, "products")) == 2
 
 
-def test_pending_files_load_in_arrival_order(home: Home, sap: Connection) -> None:
+def test_a_batch_file_arriving_before_its_material_file_still_loads(
+    home: Home, sap: Connection
+) -> None:
     import os
 
     materials = drop(sap, "sap/MATMAS05_products.xml")
     batches = drop(sap, "sap/BATMAS03_released.xml")
-    os.utime(batches, (1_000_000_000, 1_000_000_000))
-    os.utime(materials, (999_999_000, 999_999_000))  # dropped first
-    outcomes = [r.outcome for r in load_pending(home, sap)]
-    assert outcomes == ["loaded", "loaded"]
+    os.utime(batches, (999_999_000, 999_999_000))  # the batches arrived first
+    os.utime(materials, (1_000_000_000, 1_000_000_000))
+    results = load_pending(home, sap)
+    assert [(r.file, r.outcome) for r in results] == [
+        ("MATMAS05_products.xml", "loaded"),
+        ("BATMAS03_released.xml", "loaded"),
+    ]
+
+
+def test_a_reference_that_never_resolves_goes_to_quarantine(home: Home, sap: Connection) -> None:
+    drop(sap, "sap/BATMAS03_released.xml")  # no material master at all
+    [result] = load_pending(home, sap)
+    assert result.outcome == "quarantined"
+    assert {e.reason.split(":")[0] for e in result.errors} == {
+        "unknown material FG-100234",
+        "unknown material FG-100235",
+    }
 
 
 @pytest.mark.parametrize("text", ["", "{", "<MATMAS05/>", "<X><IDOC BEGIN='1'/></X>"])

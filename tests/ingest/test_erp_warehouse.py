@@ -4,7 +4,6 @@ batch quantity."""
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,8 @@ import pytest
 
 from ingest.schemas import MASTERDATA_TABLES
 from serialtrace.io.parquet import rows_to_table, write_atomic
-
-TRANSFORMS_TESTS = Path(__file__).resolve().parents[1] / "transforms"
-if str(TRANSFORMS_TESTS) not in sys.path:
-    sys.path.insert(0, str(TRANSFORMS_TESTS))
-
-from dbt_harness import run_dbt  # noqa: E402
-from rawzone import GTIN_A, demo_raw_zone  # noqa: E402
+from tests.transforms.dbt_harness import run_dbt
+from tests.transforms.rawzone import GTIN_A, demo_raw_zone
 
 
 def _query(warehouse: Path, sql: str) -> list[dict[str, Any]]:
