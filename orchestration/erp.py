@@ -52,14 +52,14 @@ def erp_inbound_loads(
     for conn in erp.connections():
         try:
             collect(conn)
-        except SerialtraceError as exc:  # an API down must not stop the folders
+        except SerialtraceError as exc:  # an API or SFTP server down: the folders still load
             context.log.error(str(exc))
             failed.append(conn.name)
         for result in load_pending(home, conn):
             context.log.info(result.line())
             outcomes[result.outcome] += 1
     metadata: dict[str, Any] = {k.replace(" ", "_"): v for k, v in outcomes.items()}
-    metadata["failed_api_fetches"] = ", ".join(failed) or "none"
+    metadata["failed_fetches"] = ", ".join(failed) or "none"
     return MaterializeResult(metadata=metadata)
 
 

@@ -34,7 +34,10 @@ def _connections(home: Home, args: argparse.Namespace) -> list[Connection]:
 def _pass(home: Home, conns: list[Connection]) -> list[LoadResult]:
     results: list[LoadResult] = []
     for conn in conns:
-        collect(conn)
+        try:
+            collect(conn)
+        except SerialtraceError as exc:  # an API or SFTP server down: the folders still load
+            print(f"serialtrace: error: {exc}", file=sys.stderr)
         results.extend(load_pending(home, conn))
     return results
 

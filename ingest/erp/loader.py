@@ -261,10 +261,27 @@ def fetch(conn: Connection, session: requests.Session | None = None) -> list[Pat
     conn.drop.mkdir(parents=True, exist_ok=True)
     for n, api_path in enumerate(conn.paths or ("",)):
         document = _get_all(http, conn.url.rstrip("/") + api_path, headers, conn.name)
+        if _entries(document) == 0:
+            continue  # nothing new: no file (an empty file would only go to quarantine)
         target = conn.drop / f"api-{stamp}-{n:02d}.json"
         _write_text_atomic(target, json.dumps(document))
         saved.append(target)
     return saved
+
+
+def _entries(document: Any) -> int | None:
+    """Number of records of an OData / Oracle REST collection (None: another shape)."""
+    if isinstance(document, dict):
+        if isinstance(document.get("items"), list):
+            return len(document["items"])
+        if isinstance(document.get("value"), list):
+            return len(document["value"])
+        results = (
+            document.get("d", {}).get("results") if isinstance(document.get("d"), dict) else None
+        )
+        if isinstance(results, list):
+            return len(results)
+    return None
 
 
 def _get(

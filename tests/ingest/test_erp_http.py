@@ -50,6 +50,8 @@ class ErpStandIn(BaseHTTPRequestHandler):
             if page + 1 < len(batches):
                 body["__next"] = f"{base}{url.path}?$skiptoken={page + 1}"
             self._send(200, {"d": body})
+        elif url.path.endswith("/A_BatchChanges"):  # nothing changed since the last poll
+            self._send(200, {"d": {"results": []}})
         elif url.path.endswith("/inventoryLots"):
             offset = int(query.get("offset", ["0"])[0])
             name = "lots_rest_page1.json" if offset == 0 else "lots_rest_page2.json"
@@ -128,3 +130,17 @@ def test_wrong_or_missing_token_is_a_clear_error(
     with pytest.raises(SerialtraceError, match="answered HTTP 401"):
         fetch(conn)
     assert not conn.drop.exists() or not any(conn.drop.iterdir())
+
+
+def test_an_empty_poll_leaves_no_file(
+    home: Home, erp_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERIALTRACE_TEST_ERP_TOKEN", TOKEN)
+    conn = dataclasses.replace(
+        connection(home, "sap_odata"),
+        url=erp_api,
+        paths=("/sap/opu/odata/sap/API_BATCH_SRV/A_BatchChanges",),
+        token_env="SERIALTRACE_TEST_ERP_TOKEN",
+    )
+    assert fetch(conn) == []
+    assert load_pending(home, conn) == []
