@@ -84,6 +84,12 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
         work_dir=root,
     )
     assert run.success, run.failed()
+    statuses = run.statuses()
+    for name in (
+        "assert_lot_versions_are_a_chain",
+        "test_int_lots_versioned_repeats_collapse_and_validity_chains",
+    ):
+        assert statuses.get(name) == "pass", (name, statuses.get(name))
     return run.warehouse, recalled_at
 
 
