@@ -1,7 +1,9 @@
 """Land master data (company, locations, product, lot, work order) in the raw zone.
 
-This is the seam where ERP / MES connectors (issue #11) will land their rows; for now the
-demo configuration is the source. Schemas: ingest/schemas.py.
+The demo configuration is the fallback source of master data: a product or lot that an
+ERP/MES connector (ingest/erp) has already landed belongs to the ERP and is not written
+again from the configuration (the ERP's release status must not be overwritten).
+Schemas: ingest/schemas.py.
 """
 
 from __future__ import annotations
@@ -10,9 +12,30 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from serialtrace.config import DemoConfig, Location
 from serialtrace.io.parquet import rows_to_table, write_atomic
+
+DEMO_SOURCE = "demo-config"
+
+
+def erp_has_lot(raw_masterdata: Path, gtin: str, lot: str) -> bool:
+    """True when a connector (any source but the demo configuration) landed this lot."""
+    folder = raw_masterdata / "lots"
+    if not any(folder.glob("*.parquet")):
+        return False
+    with duckdb.connect() as con:
+        try:
+            row = con.execute(
+                f"select count(*) from read_parquet('{folder}/*.parquet', union_by_name = true) "
+                "where gtin = ? and lot = ? and coalesce(source, ?) <> ?",
+                [gtin, lot, DEMO_SOURCE, DEMO_SOURCE],
+            ).fetchone()
+        except duckdb.BinderException:  # files older than the `source` column
+            return False
+    return bool(row and row[0])
 
 
 def land_masterdata(
@@ -21,6 +44,11 @@ def land_masterdata(
     """Write the master-data snapshot and one new work order to the raw zone."""
     now = datetime.now(UTC)
     c, p, lot, wo = config.company, config.product, config.lot, config.work_order
+    provenance: dict[str, object] = {
+        "source": DEMO_SOURCE,
+        "source_file": "demo.toml",
+        "load_id": None,
+    }
 
     def location(loc: Location, role: str) -> dict[str, object]:
         return {
@@ -34,6 +62,7 @@ def land_masterdata(
             "state": loc.state,
             "postal_code": loc.postal_code,
             "country_code": loc.country_code,
+            **provenance,
             "loaded_at": now,
         }
 
@@ -43,6 +72,7 @@ def land_masterdata(
                 "company_id": c.company_id,
                 "name": c.name,
                 "company_prefix": c.company_prefix,
+                **provenance,
                 "loaded_at": now,
             }
         ],
@@ -59,6 +89,9 @@ def land_masterdata(
                 "strength": p.strength,
                 "pack_size": p.pack_size,
                 "manufacturer": p.manufacturer,
+                "erp_material": None,
+                "source_changed_at": None,
+                **provenance,
                 "loaded_at": now,
             }
         ],
@@ -69,10 +102,17 @@ def land_masterdata(
                 "expiry": lot.expiry,
                 "manufactured_on": lot.manufactured_on,
                 "release_status": lot.release_status,
+                "company_id": c.company_id,
+                "quantity": None,
+                "quantity_unit": None,
+                "source_changed_at": None,
+                **provenance,
                 "loaded_at": now,
             }
         ],
     }
+    if erp_has_lot(raw_masterdata, p.gtin, lot.lot):
+        del snapshot["products"], snapshot["lots"]  # the ERP owns them
     for table, rows in snapshot.items():
         write_atomic(
             raw_masterdata / table / "part-00000.parquet",
@@ -88,6 +128,8 @@ def land_masterdata(
         "planned_quantity": planned_quantity,
         "case_size": wo.case_size,
         "pallet_size": wo.pallet_size,
+        "company_id": c.company_id,
+        **provenance,
         "loaded_at": now,
     }
     write_atomic(

@@ -1,7 +1,9 @@
 """Parquet contracts of the raw master-data and serial-allocation zone.
 
 Files live under ``<home>/raw/masterdata/<table>/part-<NNNNN>.parquet`` and
-``<home>/raw/serials/allocations/work_order=<WO>/part-<NNNNN>.parquet``.
+``<home>/raw/serials/allocations/work_order=<WO>/part-<NNNNN>.parquet``; ERP/MES
+connectors (ingest/erp) write ``part-erp-<load_id>.parquet`` beside them, one per loaded
+file, and log every load in ``<home>/raw/erp/loads/``.
 The warehouse (transforms/) reads only these schemas; docs/architecture.md lists them.
 """
 
@@ -16,6 +18,9 @@ COMPANY_SCHEMA = pa.schema(
         pa.field("company_id", pa.string(), nullable=False),
         pa.field("name", pa.string(), nullable=False),
         pa.field("company_prefix", pa.string(), nullable=False),  # GS1 company prefix
+        pa.field("source", pa.string(), nullable=True),  # connection name, or 'demo-config'
+        pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
+        pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
     ]
 )
@@ -32,6 +37,9 @@ LOCATION_SCHEMA = pa.schema(
         pa.field("state", pa.string(), nullable=True),
         pa.field("postal_code", pa.string(), nullable=False),
         pa.field("country_code", pa.string(), nullable=False),  # ISO 3166-1 alpha-2
+        pa.field("source", pa.string(), nullable=True),  # connection name, or 'demo-config'
+        pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
+        pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
     ]
 )
@@ -48,6 +56,11 @@ PRODUCT_SCHEMA = pa.schema(
         pa.field("strength", pa.string(), nullable=False),
         pa.field("pack_size", pa.string(), nullable=False),  # net content description
         pa.field("manufacturer", pa.string(), nullable=False),
+        pa.field("erp_material", pa.string(), nullable=True),  # the ERP's material/item number
+        pa.field("source_changed_at", TS, nullable=True),  # when the ERP changed the record
+        pa.field("source", pa.string(), nullable=True),  # connection name, or 'demo-config'
+        pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
+        pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
     ]
 )
@@ -58,7 +71,16 @@ LOT_SCHEMA = pa.schema(
         pa.field("lot", pa.string(), nullable=False),
         pa.field("expiry", pa.date32(), nullable=False),
         pa.field("manufactured_on", pa.date32(), nullable=False),
-        pa.field("release_status", pa.string(), nullable=False),  # 'released' | 'blocked' | ...
+        pa.field(
+            "release_status", pa.string(), nullable=False
+        ),  # 'released' | 'quarantine' | 'blocked' | 'recalled'
+        pa.field("company_id", pa.string(), nullable=True),  # owner (CMO client)
+        pa.field("quantity", pa.int64(), nullable=True),  # ERP batch quantity (base unit)
+        pa.field("quantity_unit", pa.string(), nullable=True),  # its unit of measure
+        pa.field("source_changed_at", TS, nullable=True),  # when the ERP changed the record
+        pa.field("source", pa.string(), nullable=True),  # connection name, or 'demo-config'
+        pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
+        pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
     ]
 )
@@ -74,6 +96,10 @@ WORK_ORDER_SCHEMA = pa.schema(
         pa.field("planned_quantity", pa.int64(), nullable=False),
         pa.field("case_size", pa.int32(), nullable=False),  # items per case
         pa.field("pallet_size", pa.int32(), nullable=False),  # cases per pallet
+        pa.field("company_id", pa.string(), nullable=True),  # owner (CMO client)
+        pa.field("source", pa.string(), nullable=True),  # connection name, or 'demo-config'
+        pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
+        pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
     ]
 )
@@ -97,3 +123,21 @@ MASTERDATA_TABLES: dict[str, pa.Schema] = {
     "lots": LOT_SCHEMA,
     "work_orders": WORK_ORDER_SCHEMA,
 }
+
+ERP_LOAD_SCHEMA = pa.schema(
+    [
+        pa.field("load_id", pa.string(), nullable=False),  # '<connection>-<sha256 prefix>'
+        pa.field("connection", pa.string(), nullable=False),
+        pa.field("company_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # connector kind (sap_idoc, ...)
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),  # 'loaded' | 'quarantined'
+        pa.field("products", pa.int64(), nullable=False),  # rows landed per table
+        pa.field("lots", pa.int64(), nullable=False),
+        pa.field("work_orders", pa.int64(), nullable=False),
+        pa.field("rejected_rows", pa.int64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=True),  # first reason when quarantined
+        pa.field("loaded_at", TS, nullable=False),
+    ]
+)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.erp.gating import require_released
 from line_bridge.bridge import Batch
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.keys import make_sscc
@@ -50,12 +51,8 @@ def load_order(raw: Path, work_order_id: str) -> Order:
     ).fetchone()
     if row is None:
         raise SerialtraceError(f"work order {work_order_id} is not in the master data")
-    gtin, lot, case_size, pallet_size, ndc, expiry, release_status, company_prefix = row
-    if release_status != "released":
-        raise SerialtraceError(
-            f"lot {lot} of work order {work_order_id} is {release_status!r}, not released "
-            "for packaging: the line may not start"
-        )
+    gtin, lot, case_size, pallet_size, ndc, expiry, _release_status, company_prefix = row
+    require_released(raw / "masterdata", gtin, lot, f"line start of work order {work_order_id}")
     allocations = raw / "serials" / "allocations" / f"work_order={work_order_id}"
     if not any(allocations.glob("*.parquet")):
         raise SerialtraceError(f"no serials allocated to work order {work_order_id}")

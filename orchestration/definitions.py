@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.alerts import AlertsResource, alerts_job, alerts_schedule
 from orchestration.assets import epcis_batch_document, epcis_decommission_documents
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
+from orchestration.erp import ErpConnections, erp_drop_sensor, erp_inbound_job, erp_inbound_loads
 from orchestration.partners import partner_definitions
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
@@ -36,10 +37,15 @@ def build_definitions(home: Home) -> Definitions:
     )
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     core = Definitions(
-        assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
-        jobs=[warehouse_job, epcis_job, alerts_job],
+        assets=[
+            warehouse_models,
+            epcis_batch_document,
+            epcis_decommission_documents,
+            erp_inbound_loads,
+        ],
+        jobs=[warehouse_job, epcis_job, alerts_job, erp_inbound_job],
         schedules=[alerts_schedule],
-        sensors=[new_line_data_sensor, new_lifecycle_events_sensor],
+        sensors=[new_line_data_sensor, new_lifecycle_events_sensor, erp_drop_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(TRANSFORMS_DIR),
@@ -50,6 +56,7 @@ def build_definitions(home: Home) -> Definitions:
             "raw_zone": RawZone(path=str(home.raw)),
             "epcis_outbox": EpcisOutbox(path=str(home.epcis_outbox)),
             "alerts": AlertsResource(home=str(home.root)),
+            "erp": ErpConnections(home=str(home.root)),
         },
     )
     return Definitions.merge(core, partner_definitions(home))

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from line_bridge.cli import add_line_commands
 
     add_line_commands(sub)
+    from ingest.erp.cli import add_erp_commands
+
+    add_erp_commands(sub)
     # after any `serials` command registered above: joins it, or creates it when absent
     from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from ingest.erp.demo import demo_erp_masterdata, demo_erp_writeback
+from ingest.erp.gating import require_released
 from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.bridge import Batch, BatchResult
 from line_bridge.linefile import parse_line_file
@@ -65,6 +67,7 @@ def open_work_order(
     its serials from the demo pool (checked against its market profile) and land them."""
     work_order_id = work_order_id or next_work_order(ledger, cfg.work_order.work_order_prefix)
     land_masterdata(home.raw_masterdata, cfg, work_order_id, units)
+    require_released(home.raw_masterdata, cfg.product.gtin, cfg.lot.lot, "serial allocation")
     pool = ledger.ensure_pool(
         demo_pool(
             cfg.pool.pool_id,
@@ -116,6 +119,7 @@ def run_demo(
         mark = now
 
     say(f"[1/7] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
         say(f"[2/7] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
@@ -164,6 +168,7 @@ def run_demo(
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
+    demo_erp_writeback(home, work_order_id, say)
     from alerts.demo import demo_alerts
 
     say("[5/7] suspect product alert: a verification of a serial that was never issued")

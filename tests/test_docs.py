@@ -7,7 +7,7 @@ import re
 import pyarrow as pa
 import pytest
 
-from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
+from ingest.schemas import ALLOCATION_SCHEMA, ERP_LOAD_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
 from partners.export import DELIVERY_SCHEMA
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
@@ -18,6 +18,7 @@ SCHEMAS = {
     **STREAMS,
     **MASTERDATA_TABLES,
     "allocations": ALLOCATION_SCHEMA,
+    "erp_loads": ERP_LOAD_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
     "partner_deliveries": DELIVERY_SCHEMA,
 }

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ingest.erp.gating import require_released, work_order_batch
 from serialtrace.errors import ConfigurationError, SerialtraceError, ValidationError
 from serialtrace.markets.loader import get_market, load_markets
 from serialtrace.markets.profile import MODES, MarketProfile, alphabet_name
@@ -197,6 +198,9 @@ def handle_pools(args: argparse.Namespace) -> int:
 
 def handle_allocate(args: argparse.Namespace) -> int:
     home = _home(args)
+    batch = work_order_batch(home.raw_masterdata, args.order) if args.order else None
+    if batch:  # a work order of the master data: only for a batch the ERP released
+        require_released(home.raw_masterdata, *batch, f"serial allocation to {args.order}")
     with SerialLedger(home.serial_ledger) as ledger:
         block = ledger.allocate_block(args.pool, args.count, args.order)
         _warn_if_low(ledger, args.pool, sys.stderr)

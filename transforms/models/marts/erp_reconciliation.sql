@@ -22,6 +22,12 @@ serials as (
 
 ),
 
+lot_status as (
+
+    select * from {{ ref('lot_status') }}
+
+),
+
 counts as (
 
     select
@@ -54,6 +60,7 @@ joined as (
         work_orders.lot,
         work_orders.release_status,
         work_orders.planned_quantity as erp_planned_quantity,
+        lot_status.erp_quantity as erp_batch_quantity,
         coalesce(counts.allocated, 0) as allocated,
         coalesce(counts.printed, 0) as printed,
         coalesce(counts.commissioned_at_line, 0) as commissioned_at_line,
@@ -67,6 +74,9 @@ joined as (
     from work_orders
     left join counts on work_orders.work_order_id = counts.work_order_id
     left join quality on work_orders.work_order_id = quality.work_order_id
+    left join lot_status
+        on work_orders.gtin = lot_status.gtin
+        and work_orders.lot = lot_status.lot
 
 ),
 
@@ -85,7 +95,10 @@ explained as (
                 then (printed - line_passed - line_rejected)
                     || ' printed units without a line outcome' end,
             case when active + decommissioned + shipped <> allocated
-                then 'statuses do not add up to the allocated serials' end
+                then 'statuses do not add up to the allocated serials' end,
+            case when commissioned_at_line > erp_batch_quantity
+                then 'commissioned ' || commissioned_at_line || ' > ERP batch quantity '
+                    || erp_batch_quantity end
         ) as discrepancy
     from joined
 
