@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         build = bench.dbt_build(raw, home / "warehouse.duckdb", work)
         print(f"warehouse built: {build}", flush=True)
     try:
-        figures = {"benchmark": "dashboard_pages", "units": args.units, **measure(home, args.repeat)}
+        figures = {
+            "benchmark": "dashboard_pages",
+            "units": args.units,
+            **measure(home, args.repeat),
+        }
         figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
         if build:
             figures["warehouse_build_s"] = build["seconds"]
