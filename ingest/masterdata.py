@@ -60,6 +60,8 @@ def land_masterdata(
                 "pack_size": p.pack_size,
                 "manufacturer": p.manufacturer,
                 "loaded_at": now,
+                "snomed_ct_code": p.snomed_ct_code,
+                "proprietary_code": p.proprietary_code,
             }
         ],
         "lots": [

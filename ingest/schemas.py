@@ -49,6 +49,8 @@ PRODUCT_SCHEMA = pa.schema(
         pa.field("pack_size", pa.string(), nullable=False),  # net content description
         pa.field("manufacturer", pa.string(), nullable=False),
         pa.field("loaded_at", TS, nullable=False),
+        pa.field("snomed_ct_code", pa.string(), nullable=True),  # SNOMED CT concept id
+        pa.field("proprietary_code", pa.string(), nullable=True),  # the company's own code
     ]
 )
 
