@@ -11,6 +11,7 @@ from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
 from serialtrace.settings import PROJECT_ROOT
+from verification.querylog import QUERY_LOG_SCHEMA
 
 ARCHITECTURE = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
 SCHEMAS = {
@@ -18,6 +19,7 @@ SCHEMAS = {
     **MASTERDATA_TABLES,
     "allocations": ALLOCATION_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
+    "verification_queries": QUERY_LOG_SCHEMA,
 }
 
 

@@ -34,6 +34,7 @@ def add_verify_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     serve = vsub.add_parser("serve", help="run the verification responder (HTTP)")
     serve.add_argument("--port", type=_port, default=8700)
     serve.add_argument("--address", default="127.0.0.1", help="default: loopback only")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(func=_cmd_serve)
 
     refresh = vsub.add_parser("refresh", help="export the lookup store from the warehouse")
@@ -78,7 +79,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     def ready(port: int) -> None:
         print(f"verification responder on http://{args.address}:{port}", file=sys.stderr)
 
-    serve(home, args.address, args.port, ready=ready)
+    if args.workers < 1:
+        raise ValidationError("--workers", "must be at least 1")
+    serve(home, args.address, args.port, workers=args.workers, ready=ready)
     return 0
 
 

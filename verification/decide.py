@@ -57,10 +57,15 @@ class IndexRecord:
     company_id: str | None
 
 
+def _reason(record: IndexRecord) -> str:
+    """The decommission reason without its detail (``rejected_at_line:low_grade``)."""
+    return (record.status_reason or "").split(":", 1)[0]
+
+
 def _issued(record: IndexRecord) -> bool:
     if record.status in CIRCULATING:
         return True
-    return record.status in RETIRED and record.status_reason not in NEVER_ISSUED_REASONS
+    return record.status in RETIRED and _reason(record) not in NEVER_ISSUED_REASONS
 
 
 def decide(
@@ -96,12 +101,13 @@ def decide(
         return VerificationResponse(
             False, FailureReason.NOT_FOR_REDISTRIBUTION, AdditionalInfo.SUSPECT
         )
-    if record.status_reason == "stolen":
+    reason = _reason(record)
+    if reason == "stolen":
         return VerificationResponse(
             False, FailureReason.NOT_FOR_REDISTRIBUTION, AdditionalInfo.ILLEGITIMATE
         )
     lot_status = (record.lot_release_status or "released").lower()
-    recalled = record.status_reason == "recalled" or lot_status in RECALLED_LOT
+    recalled = reason == "recalled" or lot_status in RECALLED_LOT
     if recalled:
         return VerificationResponse(True, None, AdditionalInfo.RECALLED)
     if lot_status not in RELEASED:
@@ -109,8 +115,8 @@ def decide(
             False, FailureReason.MANUFACTURER_POLICY, AdditionalInfo.SUSPECT
         )
     expired = record.expiry < today
-    if record.status in RETIRED and not (record.status_reason == "expired" or expired):
+    if record.status in RETIRED and not (reason == "expired" or expired):
         return VerificationResponse(False, FailureReason.MANUFACTURER_POLICY)
-    if expired or record.status_reason == "expired":
+    if expired or reason == "expired":
         return VerificationResponse(True, None, AdditionalInfo.EXPIRED)
     return VerificationResponse(True)

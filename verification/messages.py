@@ -173,7 +173,7 @@ def parse_request_params(
     serial = validate_serial(identifier.serial, "serial")
     lot = validate_lot(identifier.lot, "lot") if identifier.lot is not None else None
     expiry = (
-        validate_yymmdd(identifier.expiry, "17", today=today)
+        validate_yymmdd(identifier.expiry, "expiry", today=today)
         if identifier.expiry is not None
         else None
     )

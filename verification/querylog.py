@@ -14,6 +14,7 @@ and only then deletes the segment. Nothing is ever rewritten or deleted from the
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import threading
@@ -177,6 +178,12 @@ def flush_journal(home_root: Path) -> int:
     folder = journal_dir(home_root)
     if not folder.is_dir():
         return 0
+    with (folder / ".flush.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one flusher at a time, across processes
+        return _flush_locked(home_root, folder)
+
+
+def _flush_locked(home_root: Path, folder: Path) -> int:
     for stale in folder.glob("*.open.jsonl"):
         pid = int(stale.name.split("-", 1)[0])
         if pid != os.getpid() and not _alive(pid):

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import sqlite3
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
@@ -54,6 +58,52 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 _MAX_TARGET = 4096
 
 
+class LiveLocks(QuarantineLocks):
+    """The alerts' quarantine locks, read through one long-lived connection per thread.
+
+    Same table, same queries as :class:`QuarantineLocks`; only the connection is kept open
+    (each autocommit SELECT still sees every lock committed before it, so a lock taken by
+    an alert case answers *suspect* on the very next request)."""
+
+    def __init__(self, path: Path) -> None:
+        self._local = threading.local()
+        super().__init__(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        yield db
+
+
+_CANONICAL = re.compile(r"(?:/[^?]*)?/01/(\d{14})(?:/10/([^/]+))?/21/([^/]+)")
+
+
+def fast_identifier(path: str, params: dict[str, list[str]]) -> ProductIdentifier | None:
+    """The standard's request shape (``…/01/{gtin14}[/10/{lot}]/21/{serial}?17=…``) without
+    the full Digital Link parser; None for any other shape (the full parser then decides).
+    The values are validated afterwards by :func:`parse_request_params`, as on the slow path."""
+    match = _CANONICAL.fullmatch(path)
+    if match is None or any(k.isdigit() and k != "17" for k in params):
+        return None
+    gtin, lot, serial = match.groups()
+    if "%" in path:
+        try:
+            lot = unquote(lot, errors="strict") if lot is not None else None
+            serial = unquote(serial, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if re.search(r"%(?![0-9A-Fa-f]{2})", path):
+            return None
+    expiry = params.get("17")
+    if expiry is not None and len(expiry) != 1:
+        return None
+    return ProductIdentifier(gtin, serial, lot, expiry[0] if expiry else None)
+
+
 class HttpError(Exception):
     def __init__(self, status: int, outcome: str, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
@@ -83,7 +133,7 @@ class Responder:
         self.config = config or load_config(home.root)
         self.store = LookupStore(store_path(home.root))
         self.keys = KeyStore(keys_path(home.root))
-        self.locks = QuarantineLocks(home.alerts_db)
+        self.locks = LiveLocks(home.alerts_db)
         self.journal = QueryJournal(home.root)
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
         self._stop = threading.Event()
@@ -200,6 +250,9 @@ class Responder:
             return identifier
         if "/01/" in path or path.startswith("/gtin/") or "/gtin/" in path:
             row["request_form"] = "digital_link"
+            fast = fast_identifier(path, params)
+            if fast is not None:
+                return fast
             from verification.identifiers import parse_text
 
             uri = "http://responder" + path + ("?" + query if query else "")
@@ -258,8 +311,9 @@ def _field(call: Callable[[], T]) -> T:
 class ResponderApp:
     """The ASGI callable (served by uvicorn)."""
 
-    def __init__(self, responder: Responder) -> None:
+    def __init__(self, responder: Responder, *, close_on_shutdown: bool = False) -> None:
         self.responder = responder
+        self.close_on_shutdown = close_on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -268,6 +322,8 @@ class ResponderApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self.close_on_shutdown:
+                        self.responder.close()  # seal the journal, flush it to the raw zone
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -293,38 +349,43 @@ class ResponderApp:
         await send({"type": "http.response.body", "body": body})
 
 
+def create_app() -> ResponderApp:
+    """ASGI factory for uvicorn workers: the home named by SERIALTRACE_HOME."""
+    from serialtrace.settings import resolve_home
+
+    return ResponderApp(Responder(resolve_home()), close_on_shutdown=True)
+
+
 def serve(
     home: Home,
     host: str = "127.0.0.1",
     port: int = 8700,
     *,
+    workers: int = 1,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the responder until interrupted (uvicorn, httptools, uvloop)."""
-    import socket
+    """Run the responder until interrupted (uvicorn, httptools, uvloop); ``workers`` > 1
+    forks that many processes sharing the listening socket (each with its own journal)."""
+    import os
 
     import uvicorn
 
-    responder = Responder(home)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    os.environ["SERIALTRACE_HOME"] = str(home.root)
     if ready is not None:
-        ready(sock.getsockname()[1])
-    config = uvicorn.Config(
-        ResponderApp(responder),
+        ready(port)
+    uvicorn.run(
+        "verification.service:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_level="warning",
         access_log=False,
         http="httptools",
         loop="uvloop",
         lifespan="on",
+        backlog=2048,
     )
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        responder.close()
-        sock.close()
 
 
 class ResponderThread:

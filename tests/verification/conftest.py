@@ -39,7 +39,7 @@ SERIALS: dict[str, tuple[str, str, str, str | None, str]] = {
     "DISP1": (LOT, "2030-10-31", "dispensed", None, "released"),
     "DEST1": (LOT, "2030-10-31", "decommissioned", "destroyed", "released"),
     "STOLEN1": (LOT, "2030-10-31", "decommissioned", "stolen", "released"),
-    "REJECT1": (LOT, "2030-10-31", "decommissioned", "rejected_at_line", "released"),
+    "REJECT1": (LOT, "2030-10-31", "decommissioned", "rejected_at_line:low_grade", "released"),
     "UNUSED1": (LOT, "2030-10-31", "decommissioned", "unused_at_batch_close", "released"),
     "ALLOC1": (LOT, "2030-10-31", "allocated", None, "released"),
     "QUAR1": (LOT, "2030-10-31", "commissioned", None, "released"),
