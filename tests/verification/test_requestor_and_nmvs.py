@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.parquet as pq
@@ -97,12 +98,12 @@ def test_directory_needs_the_key_in_the_environment(tmp_path: Path) -> None:
 
 
 class _Nmvs(BaseHTTPRequestHandler):
-    packs = {
+    packs: ClassVar[dict[tuple[str, str], tuple[str, str | None]]] = {
         ("00312345678906", "ACTIVE1"): ("Active", None),
         ("00312345678906", "DISP1"): ("Inactive", "Supplied"),
     }
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         expected = "Basic " + base64.b64encode(b"obp-user:s3cret").decode()
         if self.headers.get("Authorization") != expected:
             self.send_response(401)
@@ -174,5 +175,5 @@ def test_config_errors_name_the_setting(tmp_path: Path) -> None:
     with pytest.raises(SerialtraceError, match=r"market\[0\]\.url"):
         load_config(home.root)
     config_path(home.root).write_text('[responder]\ngln = "123"\n')
-    with pytest.raises(SerialtraceError, match="responder.gln"):
+    with pytest.raises(SerialtraceError, match=r"responder\.gln"):
         load_config(home.root)
