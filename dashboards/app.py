@@ -17,6 +17,7 @@ page = st.navigation(
         st.Page(VIEWS / "batch_quality.py", title="Line and batch quality", default=True),
         st.Page(VIEWS / "serial_lookup.py", title="Serial lookup", url_path="serial"),
         st.Page(VIEWS / "reconciliation.py", title="Reconciliation", url_path="reconciliation"),
+        st.Page(VIEWS / "verification.py", title="Verification", url_path="verification"),
     ]
 )
 page.run()

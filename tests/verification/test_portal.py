@@ -1,0 +1,68 @@
+"""The portal page, run headless by Streamlit's test harness over the shared demo home
+(whose demo step asked the responder about one serial)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from alerts.locks import QuarantineLocks, item_key
+from serialtrace.demo import DemoResult
+from serialtrace.settings import PROJECT_ROOT, Home
+from verification.portal import query_history
+
+PAGE = str(PROJECT_ROOT / "dashboards" / "views" / "verification.py")
+
+
+@pytest.fixture
+def on_demo(
+    demo: tuple[Home, DemoResult], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Home, DemoResult]:
+    monkeypatch.setenv("SERIALTRACE_HOME", str(demo[0].root))
+    return demo
+
+
+def _asked(home: Home) -> tuple[str, str, str, str]:
+    """The serial the demo's verification step asked about (its query log row)."""
+    with duckdb.connect() as con:
+        row = con.execute(
+            "select gtin, serial, lot, expiry from read_parquet(?) where verified",
+            [str(home.raw / "verification" / "queries" / "*.parquet")],
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_portal_shows_answer_lifecycle_parents_and_history(
+    on_demo: tuple[Home, DemoResult],
+) -> None:
+    home, _ = on_demo
+    gtin, serial, lot, expiry = _asked(home)
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.text_input(key="identifier").input(f"(01){gtin}(17){expiry}(10){lot}(21){serial}").run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Answer"] == "verified"
+    assert metrics["Status"] == "aggregated"
+    assert len(query_history(home, gtin, serial)) >= 1
+    assert any("queries logged" in c.value and not c.value.startswith("0 ") for c in app.caption)
+    assert len(app.dataframe) == 3  # lifecycle, aggregation parents, query history
+
+    locks = QuarantineLocks(home.alerts_db)
+    locks.lock("CASE-PORTAL", [item_key(gtin, serial)], reason="test", user="qa")
+    try:
+        app = AppTest.from_file(PAGE, default_timeout=60).run()
+        app.text_input(key="identifier").input(f"{gtin} {serial} {lot} {expiry}").run()
+        metrics = {m.label: m.value for m in app.metric}
+        assert metrics["Answer"] == "not verified"
+        assert metrics["additionalInfo"] == "Suspect"
+        assert any("CASE-PORTAL" in w.value for w in app.warning)
+    finally:
+        locks.release("CASE-PORTAL", user="qa")
+
+
+def test_portal_names_the_problem_in_bad_input(on_demo: tuple[Home, DemoResult]) -> None:
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.text_input(key="identifier").input("(01)123").run()
+    assert not app.exception and app.error
