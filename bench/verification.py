@@ -109,6 +109,7 @@ async def _connection(
     interval: float,
     latencies: list[float],
     errors: list[str],
+    skip: int,
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = f" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
@@ -124,7 +125,8 @@ async def _connection(
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
         body = await reader.readexactly(length)
-        latencies.append(time.perf_counter() - scheduled)
+        if n >= skip:  # warm-up requests are checked but not timed
+            latencies.append(time.perf_counter() - scheduled)
         if not status_line.startswith(b"HTTP/1.1 200"):
             errors.append(f"{status_line.decode().strip()} {body[:80]!r}")
             continue
@@ -140,12 +142,14 @@ def load_process(
     n_serials: int,
     rate: float,
     seconds: float,
+    warmup: float,
     connections: int,
-    out: mp.Queue,
-) -> None:  # type: ignore[type-arg]
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     import uvloop
 
-    total = int(rate * seconds)
+    total = int(rate * (seconds + warmup))
+    skip = int(rate * warmup / connections)
     work = requests_for(n_serials, total, seed=42)
     per = [work[c::connections] for c in range(connections)]
     latencies: list[float] = []
@@ -156,12 +160,19 @@ def load_process(
         interval = connections / rate
         tasks = [
             _connection(
-                port, key, per[c], start + c * (interval / connections), interval, latencies, errors
+                port,
+                key,
+                per[c],
+                start + c * (interval / connections),
+                interval,
+                latencies,
+                errors,
+                skip,
             )
             for c in range(connections)
         ]
         await asyncio.gather(*tasks)
-        return time.perf_counter() - start
+        return time.perf_counter() - start - warmup
 
     elapsed = uvloop.run(main())
     out.put((latencies, errors, elapsed, total))
@@ -172,7 +183,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01, help="1 = 10 M serials")
     parser.add_argument("--rate", type=float, default=2000.0, help="requests/s offered")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds sent but not timed")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--store", type=Path, default=None, help="reuse/keep the store file here")
     parser.add_argument("--workers", type=int, default=2, help="responder processes")
     args = parser.parse_args()
     n = max(1000, int(FULL * args.scale))
@@ -180,7 +193,16 @@ def main() -> None:
         home = Home(Path(tmp) / "home").ensure()
         t0 = time.perf_counter()
         products = [CatalogProduct(g, "DEMO", "Bench product") for g in GTINS]
-        write_store(store_path(home.root), rows(n), products)
+        target = store_path(home.root)
+        kept = args.store.with_name(f"{args.store.name}.{n}") if args.store else None
+        if kept is not None and kept.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(kept)
+        else:
+            write_store(kept or target, rows(n), products)
+            if kept is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(kept)
         build_s = time.perf_counter() - t0
         print(f"lookup store: {n:,} serials in {build_s:.1f} s", file=sys.stderr)
         key = KeyStore(keys_path(home.root)).add("Bench wholesaler", gln=REQ_GLN)
@@ -205,16 +227,17 @@ def main() -> None:
             queue: mp.Queue = mp.get_context("spawn").Queue()  # type: ignore[type-arg]
             loader = mp.get_context("spawn").Process(
                 target=load_process,
-                args=(port, key, n, args.rate, args.seconds, args.connections, queue),
+                args=(port, key, n, args.rate, args.seconds, args.warmup, args.connections, queue),
             )
             loader.start()
-            latencies, errors, elapsed, total = queue.get(timeout=args.seconds * 20 + 120)
+            latencies, errors, elapsed, _ = queue.get(timeout=args.seconds * 20 + 120)
             loader.join()
         finally:
             server.terminate()
             server.wait(30)
     latencies.sort()
     done = len(latencies)
+    total = int(args.rate * args.seconds)  # timed requests (warm-up ones are checked too)
 
     def pct(p: float) -> float:
         return latencies[min(done - 1, int(p * done))] * 1000 if done else float("nan")
@@ -227,6 +250,7 @@ def main() -> None:
         "offered_rps": args.rate,
         "requests": total,
         "answered": done,
+        "warmup_s": args.warmup,
         "requests_per_s": round(done / elapsed, 1),
         "p50_ms": round(pct(0.50), 2),
         "p99_ms": round(pct(0.99), 2),

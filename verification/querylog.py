@@ -145,9 +145,14 @@ class QueryJournal:
             with self._lock:
                 if self._closed:
                     return
-                if self._dirty:
-                    os.fsync(self._handle.fileno())
-                    self._dirty = False
+                if not self._dirty:
+                    continue
+                self._dirty = False
+                fd = os.dup(self._handle.fileno())  # fsync outside the lock: appends go on
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         with self._lock:
