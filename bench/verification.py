@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -110,6 +111,7 @@ async def _connection(
     latencies: list[float],
     errors: list[str],
     skip: int,
+    stalls: list[tuple[float, float]],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = f" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
@@ -127,6 +129,7 @@ async def _connection(
         body = await reader.readexactly(length)
         if n >= skip:  # warm-up requests are checked but not timed
             latencies.append(time.perf_counter() - scheduled)
+            stalls.append((latencies[-1], scheduled - start))
         if not status_line.startswith(b"HTTP/1.1 200"):
             errors.append(f"{status_line.decode().strip()} {body[:80]!r}")
             continue
@@ -152,8 +155,11 @@ def load_process(
     skip = int(rate * warmup / connections)
     work = requests_for(n_serials, total, seed=42)
     per = [work[c::connections] for c in range(connections)]
+    gc.freeze()  # the load generator's own GC pauses must not count as server latency
+    gc.disable()
     latencies: list[float] = []
     errors: list[str] = []
+    stalls: list[tuple[float, float]] = []
 
     async def main() -> float:
         start = time.perf_counter() + 0.2
@@ -168,6 +174,7 @@ def load_process(
                 latencies,
                 errors,
                 skip,
+                stalls,
             )
             for c in range(connections)
         ]
@@ -175,7 +182,8 @@ def load_process(
         return time.perf_counter() - start - warmup
 
     elapsed = uvloop.run(main())
-    out.put((latencies, errors, elapsed, total))
+    worst = sorted(stalls, reverse=True)[: max(1, len(stalls) // 100)]  # the slowest 1 %
+    out.put((latencies, errors, elapsed, sorted({round(at) for _, at in worst})))
 
 
 def main() -> None:
@@ -230,7 +238,7 @@ def main() -> None:
                 args=(port, key, n, args.rate, args.seconds, args.warmup, args.connections, queue),
             )
             loader.start()
-            latencies, errors, elapsed, _ = queue.get(timeout=args.seconds * 20 + 120)
+            latencies, errors, elapsed, worst_at = queue.get(timeout=args.seconds * 20 + 120)
             loader.join()
         finally:
             server.terminate()
@@ -256,6 +264,7 @@ def main() -> None:
         "p99_ms": round(pct(0.99), 2),
         "max_ms": round(latencies[-1] * 1000, 2) if done else None,
         "errors": len(errors),
+        "slowest_at_s": worst_at,
         "workers": args.workers,
         "connections": args.connections,
         "load_avg_1m": round(os.getloadavg()[0], 2),

@@ -16,6 +16,7 @@ Every request, whatever its outcome, is written to the query journal.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import re
 import sqlite3
@@ -353,7 +354,9 @@ def create_app() -> ResponderApp:
     """ASGI factory for uvicorn workers: the home named by SERIALTRACE_HOME."""
     from serialtrace.settings import resolve_home
 
-    return ResponderApp(Responder(resolve_home()), close_on_shutdown=True)
+    app = ResponderApp(Responder(resolve_home()), close_on_shutdown=True)
+    gc.freeze()  # start-up objects (catalog, modules) leave the collector's generations
+    return app
 
 
 def serve(
