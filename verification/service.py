@@ -36,7 +36,7 @@ from serialtrace.errors import ValidationError
 from serialtrace.settings import Home
 from verification.config import VerificationConfig, load_config
 from verification.decide import decide
-from verification.identifiers import identifier_from_fields
+from verification.identifiers import identifier_from_fields, parse_text
 from verification.keys import ApiKey, KeyStore, keys_path
 from verification.messages import (
     ProductIdentifier,
@@ -254,8 +254,6 @@ class Responder:
             fast = fast_identifier(path, params)
             if fast is not None:
                 return fast
-            from verification.identifiers import parse_text
-
             uri = "http://responder" + path + ("?" + query if query else "")
             return _field(lambda: parse_text(uri, today=today))
         raise HttpError(404, "not_found", f"no verification resource at {unquote(path)[:200]}")

@@ -9,15 +9,27 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
 from alerts.locks import QuarantineLocks, item_key
-from tests.verification.conftest import EXP, GTIN, LOT, OTHER_GTIN, REQ_GLN, SERIALS, Responding
+from tests.verification.conftest import (
+    EXP,
+    GTIN,
+    LOT,
+    OTHER_GTIN,
+    REQ_GLN,
+    SERIALS,
+    Responding,
+    make_home,
+)
+from verification.config import config_path
 from verification.keys import KeyStore, keys_path
 from verification.querylog import QUERY_LOG_SCHEMA, flush_journal, journal_dir, raw_dir
+from verification.service import ResponderThread
 
 
 def get(url: str, key: str | None) -> tuple[int, Any]:
@@ -210,3 +222,15 @@ def test_every_query_lands_in_the_raw_zone(responding: Responding) -> None:
         "expiry",
     )
     assert flush_journal(root) == 0  # nothing twice
+
+
+def test_responder_in_cmo_mode_answers_only_its_clients_keys(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "cmo")
+    config_path(home.root).write_text('[responder]\nclient = "DEMO"\n')
+    keys = KeyStore(keys_path(home.root))
+    demo_key, plain_key = keys.add("Client view", company_id="DEMO"), keys.add("Anyone")
+    with ResponderThread(home) as url:
+        status, body = get(dl(url, GTIN, "ACTIVE1", LOT, EXP), demo_key)
+        assert (status, body["data"]) == (200, {"verified": True})
+        status, text = get(dl(url, GTIN, "ACTIVE1", LOT, EXP), plain_key)
+        assert status == 403 and "client" in text
