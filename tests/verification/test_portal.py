@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from alerts.locks import QuarantineLocks, item_key
+from serialtrace.cli import main
 from serialtrace.demo import DemoResult
 from serialtrace.settings import PROJECT_ROOT, Home
 from verification.portal import query_history
+from verification.store import store_path
 
 PAGE = str(PROJECT_ROOT / "dashboards" / "views" / "verification.py")
 
@@ -66,3 +70,18 @@ def test_portal_names_the_problem_in_bad_input(on_demo: tuple[Home, DemoResult])
     app = AppTest.from_file(PAGE, default_timeout=60).run()
     app.text_input(key="identifier").input("(01)123").run()
     assert not app.exception and app.error
+
+
+def test_refresh_exports_every_serial_of_the_index(
+    on_demo: tuple[Home, DemoResult], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _ = on_demo
+    assert main(["verify", "refresh", "--home", str(home.root)]) == 0
+    assert "serials" in capsys.readouterr().out
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        expected = con.execute(
+            "select gtin, serial, lot, cast(expiry as varchar), status from verification_index"
+        ).fetchall()
+    with sqlite3.connect(store_path(home.root)) as db:
+        got = db.execute("select gtin, serial, lot, expiry, status from serials").fetchall()
+    assert sorted(got) == sorted(expected) and len(got) == 700

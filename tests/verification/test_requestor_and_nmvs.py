@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow.parquet as pq
 import pytest
 
+from serialtrace.cli import main
 from serialtrace.errors import ConfigurationError, SerialtraceError
 from serialtrace.settings import Home
 from tests.verification.conftest import GTIN, LOT, OTHER_GTIN, Responding, make_home
@@ -77,12 +78,20 @@ api_key_env = "ACME_VRS_KEY"
     assert refused.http_status == 401 and refused.response is None
     with pytest.raises(SerialtraceError, match="gtin"):
         ask(asker, ProductIdentifier("04006381333931", "A1"))
-    assert flush_journal(asker.root) == 4
+    monkeypatch.setenv("ACME_VRS_KEY", second[2])
+    code = f"(01){OTHER_GTIN}(17)301031(10)AL1(21)A1"
+    assert main(["verify", "ask", code, "--home", str(asker.root)]) == 0
+    assert (
+        main(["verify", "ask", "--gtin", GTIN, "--serial", "DISP1", "--home", str(asker.root)]) == 1
+    )
+    assert flush_journal(asker.root) == 6
     table = pq.read_table(raw_dir(asker.root)).to_pylist()
     assert {r["direction"] for r in table} == {"outgoing"}
     assert sorted(r["outcome"] for r in table) == [
         "not_verified",
+        "not_verified",
         "unauthenticated",
+        "verified",
         "verified",
         "verified",
     ]
@@ -161,7 +170,11 @@ def test_nmvs_pack_states(nmvs_home: Home, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("NMVS_DE_PASSWORD")
     with pytest.raises(ConfigurationError, match="NMVS_DE_PASSWORD"):
         lookup_pack(nmvs_home, "DE", ProductIdentifier(GTIN, "ACTIVE1"))
-    assert flush_journal(nmvs_home.root) == 4
+    monkeypatch.setenv("NMVS_DE_PASSWORD", "s3cret")
+    assert (
+        main(["verify", "nmvs", "DE", f"(01){GTIN}(21)DISP1", "--home", str(nmvs_home.root)]) == 1
+    )
+    assert flush_journal(nmvs_home.root) == 5
     rows = pq.read_table(raw_dir(nmvs_home.root)).to_pylist()
     assert all("s3cret" not in json.dumps(r, default=str) for r in rows)
     assert {r["context"] for r in rows} == {"nmvs:DE"}
