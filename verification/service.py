@@ -181,7 +181,11 @@ class Responder:
         row["http_status"] = answer.status
         row["logged_at"] = dt.datetime.now(dt.UTC).isoformat()
         row["latency_us"] = (time.perf_counter_ns() - started) // 1000
-        self.journal.append(row)
+        try:
+            self.journal.append(row)
+        except (OSError, RuntimeError) as exc:  # no answer leaves unlogged
+            print(f"query journal unavailable: {exc}", file=sys.stderr)
+            return Answer(503, b"query log unavailable", "text/plain; charset=utf-8", row)
         return answer
 
     def _authenticate(self, headers: dict[str, str], row: dict[str, Any]) -> ApiKey:

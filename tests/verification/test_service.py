@@ -234,3 +234,9 @@ def test_responder_in_cmo_mode_answers_only_its_clients_keys(tmp_path: Path) -> 
         assert (status, body["data"]) == (200, {"verified": True})
         status, text = get(dl(url, GTIN, "ACTIVE1", LOT, EXP), plain_key)
         assert status == 403 and "client" in text
+
+
+def test_no_answer_leaves_unlogged(responding: Responding) -> None:
+    responding.server.responder.journal.close()  # e.g. the disk failed
+    status, text = get(dl(responding.url, GTIN, "ACTIVE1", LOT, EXP), responding.key)
+    assert status == 503 and "query log" in text
