@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from serialtrace.errors import SerialtraceError, ValidationError
@@ -35,6 +36,9 @@ def add_verify_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     serve.add_argument("--port", type=_port, default=8700)
     serve.add_argument("--address", default="127.0.0.1", help="default: loopback only")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--tls-cert", type=Path, help="mutual TLS: server certificate (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="mutual TLS: server private key (PEM)")
+    serve.add_argument("--tls-client-ca", type=Path, help="mutual TLS: CA of client certificates")
     serve.set_defaults(func=_cmd_serve)
 
     refresh = vsub.add_parser("refresh", help="export the lookup store from the warehouse")
@@ -81,7 +85,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ValidationError("--workers", "must be at least 1")
-    serve(home, args.address, args.port, workers=args.workers, ready=ready)
+    from verification.service import MutualTls
+
+    tls_args = (args.tls_cert, args.tls_key, args.tls_client_ca)
+    if any(tls_args) and not all(tls_args):
+        raise ValidationError(
+            "--tls-cert", "mutual TLS needs --tls-cert, --tls-key and --tls-client-ca"
+        )
+    tls = MutualTls(*tls_args) if all(tls_args) else None
+    serve(home, args.address, args.port, workers=args.workers, tls=tls, ready=ready)
     return 0
 
 

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from alerts.locks import QuarantineLocks, item_key
-from serialtrace.errors import ValidationError
+from serialtrace.errors import ConfigurationError, ValidationError
 from serialtrace.settings import Home
 from verification.config import VerificationConfig, load_config
 from verification.decide import decide
@@ -103,6 +103,31 @@ def fast_identifier(path: str, params: dict[str, list[str]]) -> ProductIdentifie
     if expiry is not None and len(expiry) != 1:
         return None
     return ProductIdentifier(gtin, serial, lot, expiry[0] if expiry else None)
+
+
+@dataclass(frozen=True)
+class MutualTls:
+    """Serve HTTPS and require a client certificate signed by ``client_ca`` (mutual TLS).
+    API keys still name the partner; the certificate proves the connection's origin."""
+
+    certfile: Path
+    keyfile: Path
+    client_ca: Path
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        import ssl
+
+        for name in ("certfile", "keyfile", "client_ca"):
+            if not getattr(self, name).is_file():
+                raise ConfigurationError(
+                    f"--tls-{name.replace('_', '-')}: no file {getattr(self, name)}"
+                )
+        return {
+            "ssl_certfile": str(self.certfile),
+            "ssl_keyfile": str(self.keyfile),
+            "ssl_ca_certs": str(self.client_ca),
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
 
 
 class HttpError(Exception):
@@ -367,6 +392,7 @@ def serve(
     port: int = 8700,
     *,
     workers: int = 1,
+    tls: MutualTls | None = None,
     ready: Callable[[int], None] | None = None,
 ) -> None:
     """Run the responder until interrupted (uvicorn, httptools, uvloop); ``workers`` > 1
@@ -390,6 +416,7 @@ def serve(
         loop="uvloop",
         lifespan="on",
         backlog=2048,
+        **(tls.uvicorn_options() if tls else {}),
     )
 
 
@@ -397,8 +424,10 @@ class ResponderThread:
     """The responder served by uvicorn in a background thread (demo, tests): ``with
     ResponderThread(home) as url: …``. Binds port 0 on loopback unless told otherwise."""
 
-    def __init__(self, home: Home, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.home, self.host, self.port = home, host, port
+    def __init__(
+        self, home: Home, host: str = "127.0.0.1", port: int = 0, tls: MutualTls | None = None
+    ) -> None:
+        self.home, self.host, self.port, self.tls = home, host, port, tls
         self.url = ""
 
     def __enter__(self) -> str:
@@ -418,6 +447,7 @@ class ResponderThread:
             http="httptools",
             loop="asyncio",
             lifespan="on",
+            **(self.tls.uvicorn_options() if self.tls else {}),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -429,7 +459,7 @@ class ResponderThread:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("verification responder did not start")
             time.sleep(0.01)
-        self.url = f"http://{self.host}:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://{self.host}:{port}"
         return self.url
 
     def __exit__(self, *exc: object) -> None:
