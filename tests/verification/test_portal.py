@@ -4,16 +4,22 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance, SensorResult, build_sensor_context
 from streamlit.testing.v1 import AppTest
 
 from alerts.locks import QuarantineLocks, item_key
+from orchestration.definitions import build_definitions
+from orchestration.resources import RawZone
+from orchestration.verification import sealed_query_journal_sensor
 from serialtrace.cli import main
 from serialtrace.demo import DemoResult
 from serialtrace.settings import PROJECT_ROOT, Home
 from verification.portal import query_history
+from verification.querylog import QueryJournal
 from verification.store import store_path
 
 PAGE = str(PROJECT_ROOT / "dashboards" / "views" / "verification.py")
@@ -85,3 +91,25 @@ def test_refresh_exports_every_serial_of_the_index(
     with sqlite3.connect(store_path(home.root)) as db:
         got = db.execute("select gtin, serial, lot, expiry, status from serials").fetchall()
     assert sorted(got) == sorted(expected) and len(got) == 700
+
+
+def test_dagster_graph_and_journal_sensor(demo: tuple[Home, DemoResult], tmp_path: Path) -> None:
+    home, _ = demo
+    graph = build_definitions(home).resolve_asset_graph()
+    store = graph.get(AssetKey(["verification", "lookup_store"]))
+    assert AssetKey("verification_index") in store.parent_keys
+    staging = graph.get(AssetKey("stg_verification__queries"))
+    assert AssetKey(["verification", "queries"]) in staging.parent_keys
+
+    other = Home(tmp_path / "h").ensure()
+    journal = QueryJournal(other.root)
+    journal.append({"query_id": "q", "logged_at": "2026-11-25T00:00:00+00:00"})
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(
+            instance=instance, resources={"raw_zone": RawZone(path=str(other.raw))}
+        )
+        before = sealed_query_journal_sensor(context)
+        assert isinstance(before, SensorResult) and not before.run_requests  # still open
+        journal.close()
+        after = sealed_query_journal_sensor(context)
+        assert isinstance(after, SensorResult) and len(after.run_requests or []) == 1
