@@ -19,6 +19,7 @@ page = st.navigation(
         st.Page(VIEWS / "reconciliation.py", title="Reconciliation", url_path="reconciliation"),
         st.Page(VIEWS / "alerts.py", title="Suspect product alerts", url_path="alerts"),
         st.Page(VIEWS / "partners.py", title="Trading partners", url_path="partners"),
+        st.Page(VIEWS / "verification.py", title="Verification", url_path="verification"),
     ]
 )
 page.run()

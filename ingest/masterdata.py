@@ -93,6 +93,8 @@ def land_masterdata(
                 "source_changed_at": None,
                 **provenance,
                 "loaded_at": now,
+                "snomed_ct_code": p.snomed_ct_code,
+                "proprietary_code": p.proprietary_code,
             }
         ],
         "lots": [

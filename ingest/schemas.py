@@ -62,6 +62,8 @@ PRODUCT_SCHEMA = pa.schema(
         pa.field("source_file", pa.string(), nullable=True),  # file (or API fetch) it came from
         pa.field("load_id", pa.string(), nullable=True),  # one id per loaded file (ingest/erp)
         pa.field("loaded_at", TS, nullable=False),
+        pa.field("snomed_ct_code", pa.string(), nullable=True),  # SNOMED CT concept id
+        pa.field("proprietary_code", pa.string(), nullable=True),  # the company's own code
     ]
 )
 

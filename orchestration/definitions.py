@@ -21,6 +21,11 @@ from orchestration.erp import ErpConnections, erp_drop_sensor, erp_inbound_job, 
 from orchestration.partners import partner_definitions
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
+from orchestration.verification import (
+    VERIFICATION_ASSETS,
+    VERIFICATION_JOBS,
+    VERIFICATION_SENSORS,
+)
 from serialtrace.settings import Home, resolve_home
 
 WAREHOUSE_JOB = "warehouse_job"
@@ -42,10 +47,16 @@ def build_definitions(home: Home) -> Definitions:
             epcis_batch_document,
             epcis_decommission_documents,
             erp_inbound_loads,
+            *VERIFICATION_ASSETS,
         ],
-        jobs=[warehouse_job, epcis_job, alerts_job, erp_inbound_job],
+        jobs=[warehouse_job, epcis_job, alerts_job, erp_inbound_job, *VERIFICATION_JOBS],
         schedules=[alerts_schedule],
-        sensors=[new_line_data_sensor, new_lifecycle_events_sensor, erp_drop_sensor],
+        sensors=[
+            new_line_data_sensor,
+            new_lifecycle_events_sensor,
+            erp_drop_sensor,
+            *VERIFICATION_SENSORS,
+        ],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(TRANSFORMS_DIR),

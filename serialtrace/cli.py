@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     from partners.cli import add_partners_commands
 
     add_partners_commands(sub)
+    from verification.cli import add_verify_commands
+
+    add_verify_commands(sub)
     _add_home_everywhere(sub)
     return parser
 

@@ -45,6 +45,8 @@ class Product:
     strength: str
     pack_size: str
     manufacturer: str
+    snomed_ct_code: str | None = None
+    proprietary_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ def _parse(data: dict[str, Any]) -> DemoConfig:
         strength=str(p["strength"]),
         pack_size=str(p["pack_size"]),
         manufacturer=str(p["manufacturer"]),
+        snomed_ct_code=str(p["snomed_ct_code"]) if "snomed_ct_code" in p else None,
+        proprietary_code=str(p["proprietary_code"]) if "proprietary_code" in p else None,
     )
     if product.gtin[1 : 1 + product.company_prefix_length] != company.company_prefix:
         raise ValidationError("product.ndc", "GTIN does not start with the company prefix")

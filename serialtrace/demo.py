@@ -118,10 +118,10 @@ def run_demo(
         stages[stage] = now - mark
         mark = now
 
-    say(f"[1/7] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    say(f"[1/8] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
-        say(f"[2/7] allocating {units:,} randomized serials to a new work order")
+        say(f"[2/8] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
         new_sscc = sscc_source(
             ledger,
@@ -132,7 +132,7 @@ def run_demo(
         )
         lap("masterdata_and_allocation")
 
-        say(f"[3/7] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
+        say(f"[3/8] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = parse_line_file(
             {
                 "line": {
@@ -161,7 +161,7 @@ def run_demo(
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
-    say(f"[4/7] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    say(f"[4/8] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
     lap("warehouse_and_epcis")
@@ -169,19 +169,24 @@ def run_demo(
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
     demo_erp_writeback(home, work_order_id, say)
+    say("[5/8] verification: the responder answers a demo serial and a never-issued one")
+    from verification.demo import demo_verification
+
+    demo_verification(home, cfg, say, work_order_id)
+    lap("verification")
     from alerts.demo import demo_alerts
 
-    say("[5/7] suspect product alert: a verification of a serial that was never issued")
+    say("[6/8] suspect product alert: a verification of a serial that was never issued")
     demo_alerts(home, cfg, say)
     lap("alerts")
-    say("[6/7] delivering the EPCIS document to the demo SFTP and AS2 partners")
+    say("[7/8] delivering the EPCIS document to the demo SFTP and AS2 partners")
     from partners.demo import demo_partners, refresh_scorecard
 
     demo_partners(home, [epcis_path], say)
     with log.open("a") as handle, contextlib.redirect_stdout(handle):
         refresh_scorecard(home)
     lap("partners")
-    say("[7/7] done")
+    say("[8/8] done")
     return DemoResult(
         work_order_id=work_order_id,
         units=units,

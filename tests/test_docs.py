@@ -12,6 +12,7 @@ from line_bridge.schemas import STREAMS
 from partners.export import DELIVERY_SCHEMA
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
 from serialtrace.settings import PROJECT_ROOT
+from verification.querylog import QUERY_LOG_SCHEMA
 
 ARCHITECTURE = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
 SCHEMAS = {
@@ -21,6 +22,7 @@ SCHEMAS = {
     "erp_loads": ERP_LOAD_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
     "partner_deliveries": DELIVERY_SCHEMA,
+    "verification_queries": QUERY_LOG_SCHEMA,
 }
 
 

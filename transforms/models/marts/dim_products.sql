@@ -23,6 +23,8 @@ final as (
         products.strength,
         products.pack_size,
         products.manufacturer,
+        products.snomed_ct_code,
+        products.proprietary_code,
         products.company_id,
         companies.company_name,
         products.company_prefix_length,

@@ -31,6 +31,8 @@ renamed as (
         strength,
         pack_size,
         manufacturer,
+        snomed_ct_code,
+        proprietary_code,
         loaded_at
 
     from latest

@@ -1,0 +1,53 @@
+-- One row per serial with what a verification answer needs: the identifier (GTIN,
+-- serial, lot, expiry), where the serial stands, the release status of its lot and the
+-- client (company) owning the product. Exported to the responder's lookup store.
+with
+
+lifecycle as (
+
+    select * from {{ ref('serial_lifecycle') }}
+
+),
+
+work_orders as (
+
+    select * from {{ ref('dim_work_orders') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
+final as (
+
+    select
+        lifecycle.unit_key,
+        lifecycle.gtin,
+        lifecycle.serial,
+        lifecycle.lot,
+        lifecycle.expiry,
+        lifecycle.status,
+        lifecycle.status_reason,
+        lifecycle.status_at,
+        lower(work_orders.release_status) as lot_release_status,
+        coalesce(lower(work_orders.release_status) = 'recalled', false)
+            or coalesce(lifecycle.status_reason = 'recalled', false) as is_recalled,
+        coalesce(lower(work_orders.release_status) not in ('released', 'recalled'), false)
+            as is_lot_blocked,
+        products.company_id,
+        products.product_name,
+        products.ndc,
+        lifecycle.work_order_id
+
+    from lifecycle
+    left join work_orders
+        on lifecycle.work_order_id = work_orders.work_order_id
+    left join products
+        on lifecycle.gtin = products.gtin
+
+)
+
+select * from final
