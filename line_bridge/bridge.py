@@ -51,12 +51,15 @@ from line_bridge.devices.base import (
 )
 from line_bridge.devices.tcp import DeviceUnreachableError
 from line_bridge.journal import LineJournal
-from line_bridge.stations import ContainerRefusedError, StationPacking, Stations
+from line_bridge.stations import LEVELS, ContainerRefusedError, StationPacking, Stations
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.charset import date_to_yymmdd
 from serialtrace.gs1.element_string import encode_unit
 
 log = logging.getLogger(__name__)
+
+
+LABEL_REPRINTS = 2  # a label the printer's verifier rejects is printed again this often
 
 
 class LineHeldError(SerialtraceError):
@@ -108,6 +111,8 @@ class BatchResult:
     cases_refused: int = 0  # containers a station closed that the bridge refused
     pallets_refused: int = 0
     unpacked: int = 0  # passed units in no case at batch end (stations only): rework
+    duplicate_messages: int = 0  # device messages delivered again (restarts): ignored
+    labels_reprinted: int = 0  # bad labels (verifier) printed again
 
     @property
     def camera_pass_rate(self) -> float | None:
@@ -138,6 +143,8 @@ class BatchResult:
             "cases_refused": self.cases_refused,
             "pallets_refused": self.pallets_refused,
             "unpacked": self.unpacked,
+            "duplicate_messages": self.duplicate_messages,
+            "labels_reprinted": self.labels_reprinted,
             "elapsed_s": round(self.elapsed_s, 3),
             "units_per_minute": round(self.units_per_minute),
             "decision_p50_us": self.latency_percentile_us(0.50),
@@ -207,6 +214,9 @@ class LineBridge:
         self.stations = stations
         self.packing: StationPacking | None = None  # with stations: what they packed
         self._labels: dict[str, tuple[str, float]] = {}  # SSCC → (level, sent), not acked
+        self._labelled: set[str] = set()  # SSCCs whose label was acknowledged (any run)
+        self._label_retries: Counter[str] = Counter()  # SSCC → labels reprinted (bad label)
+        self._diverted: set[tuple[str, int]] = set()  # confirmed diverts (any run)
         self._diverts: dict[tuple[str, int], float] = {}  # refused, not yet diverted
         self._divert_reasons: dict[tuple[str, int], str] = {}
         self._unsent: dict[str, list[Callable[[], bool]]] = {}  # device → commands to resend
@@ -348,8 +358,11 @@ class LineBridge:
         return result
 
     def _devices(self) -> list[Any]:
-        """Every device, in start order (the printer last: it starts the flow)."""
-        stations = list(self.stations.all()) if self.stations else []
+        """Every device, in start order: label printers before the stations (a station's
+        first messages may close a container, whose label goes out at once), the printer
+        last (it starts the flow)."""
+        s = self.stations
+        stations = [s.case_labeler, s.pallet_labeler, s.case_packer, s.palletizer] if s else []
         return [self.camera, self.gate, *stations, self.printer]
 
     def _containers_closed(self) -> tuple[int, int]:
@@ -469,19 +482,34 @@ class LineBridge:
             if row["outcome"] == "fail":
                 packing.rejected[row["expected_serial"]] = row["cause"]
         station = list(j.history("station"))
-        packing.restore(list(j.history("aggregate")), station)
-        labelled = {x["sscc"] for x in station if x["event"] == "labelled"}
-        diverted = {(x["level"], x["container"]) for x in station if x["event"] == "diverted"}
+        missing = packing.restore(list(j.history("aggregate")), station)
+        if missing:  # closed, rows not journaled (died between the writes): roll forward
+            j.write("aggregate", *missing)
+        self._labelled = {x["sscc"] for x in station if x["event"] == "labelled"}
+        self._diverted = {
+            (x["level"], int(x["container"])) for x in station if x["event"] == "diverted"
+        }
         for row in station:
-            if row["event"] == "closed" and row["sscc"] and row["sscc"] not in labelled:
+            if row["event"] == "closed" and row["sscc"] and row["sscc"] not in self._labelled:
+                # the closed row is the label's send intent, journaled before the label was
+                # sent: printed or not, it is sent again (label commands are idempotent per
+                # SSCC, docs/line-protocol.md), and an ack the device kept from the killed
+                # run is matched here as well
                 self._labels[row["sscc"]] = (row["level"], 0.0)
-            key = (row["level"], row["container"])
-            if row["event"] == "refused" and key not in diverted:
+            if row["event"] != "refused":
+                continue
+            key = (row["level"], int(row["container"]))
+            if key not in self._diverted:
                 self._diverts[key] = 0.0
                 self._divert_reasons[key] = row["reason"]
 
     def _resume_station_work(self) -> None:
-        """Send again the labels and diverts a restart found unfinished."""
+        """Send again the labels and diverts a restart found unfinished, and what the
+        devices' first messages made the bridge send to a device not yet connected."""
+        for device, commands in list(self._unsent.items()):
+            del self._unsent[device]
+            for command in commands:
+                self._send(device, command)
         for sscc, (level, _) in list(self._labels.items()):
             self._label(level, sscc)
         for level, container in list(self._diverts):
@@ -733,6 +761,12 @@ class LineBridge:
                 self._send_reject(seq)
         for command in self._unsent.pop(state.device, []):
             self._send(state.device, command)
+        if self.stations is not None:  # labels sent before the loss may never have arrived:
+            for level in LEVELS:  # sent again (idempotent per SSCC at the printer)
+                if self.stations.labeler(level).name == state.device:
+                    for sscc, (label_level, _) in list(self._labels.items()):
+                        if label_level == level:
+                            self._label(level, sscc)
         self._release(f"{state.device} reconnected")
 
     # -- aggregation stations -------------------------------------------------------------
@@ -761,6 +795,9 @@ class LineBridge:
     def _on_station_scan(self, scan: StationScan) -> None:
         assert self.stations is not None and self.packing is not None
         level = self.stations.level_of(scan.device)
+        if self.packing.is_duplicate(level, scan.container):
+            self._duplicate(f"{scan.device} scan into {level} {scan.container}, closed already")
+            return
         self._station_row("scan", scan.device, level, scan.container, code=scan.code)
         self.packing.scan(level, scan.container, scan.code)
         self._station_activity = time.monotonic()
@@ -769,6 +806,11 @@ class LineBridge:
         assert self.stations is not None and self.packing is not None
         level = self.stations.level_of(closed.device)
         self._station_activity = time.monotonic()
+        if self.packing.is_duplicate(level, closed.container):
+            self._duplicate(f"{closed.device} closed {level} {closed.container} again")
+            if closed.batch_end and level in self._batch_end:
+                self._batch_end[level].set()
+            return
         now = _now()
         try:
             rows = self.packing.close(level, closed.container, closed.count, now)
@@ -780,11 +822,13 @@ class LineBridge:
             self._divert(level, closed.container, reason)
         else:
             sscc = rows[0]["parent_sscc"] if rows else None
-            if rows:  # the container's links first (one write), then the station's row
-                self.journal.write("aggregate", *rows)
+            # the station's row first (the decision, and the label's send intent), then the
+            # container's links in one write; a restart rebuilds links missing after a row
             self._station_row(
                 "closed", closed.device, level, closed.container, count=closed.count, sscc=sscc
             )
+            if rows:
+                self.journal.write("aggregate", *rows)
             if sscc is not None:
                 self._label(level, sscc)
         if closed.batch_end and level in self._batch_end:
@@ -801,12 +845,17 @@ class LineBridge:
     def _on_station_diverted(self, diverted: StationDiverted) -> None:
         assert self.stations is not None
         level = self.stations.level_of(diverted.device)
-        if self._diverts.pop((level, diverted.container), None) is None:
+        key = (level, diverted.container)
+        if key in self._diverted and key not in self._diverts:
+            self._duplicate(f"{diverted.device} diverted {level} {diverted.container} again")
+            return
+        if self._diverts.pop(key, None) is None:
             self._hold(
                 f"{diverted.device} diverted {level} {diverted.container}, which was not refused",
                 fatal=True,
             )
             return
+        self._diverted.add(key)
         self._station_row("diverted", diverted.device, level, diverted.container)
         self._release(f"{level} {diverted.container} diverted for rework")
 
@@ -818,15 +867,40 @@ class LineBridge:
         self._send(labeler.name, lambda: labeler.label(job))
 
     def _on_label_ack(self, ack: LabelAck) -> None:
-        entry = self._labels.pop(ack.sscc, None)
+        """A label printer's answer. Acks are matched by SSCC against every label of the
+        batch, whichever run sent it: a device may deliver an answer again (at least once,
+        across restarts), and an SSCC already labelled is then no news."""
+        entry = self._labels.get(ack.sscc)
         if entry is None:
+            if ack.sscc in self._labelled:
+                self._duplicate(f"{ack.device} acknowledged label {ack.sscc} again")
+                return
             self._hold(f"{ack.device} acknowledged label {ack.sscc}, never sent", fatal=True)
             return
         level = entry[0]
         if not ack.ok:
+            if ack.retry and self._label_retries[ack.sscc] < LABEL_REPRINTS:
+                self._label_retries[ack.sscc] += 1
+                self.result.labels_reprinted += 1
+                self._station_row(
+                    "label_failed", ack.device, level, None, sscc=ack.sscc, reason=ack.reason
+                )
+                self._label(level, ack.sscc)  # a fresh label; the bad one is voided
+                return
+            del self._labels[ack.sscc]
+            self._station_row(
+                "label_failed", ack.device, level, None, sscc=ack.sscc, reason=ack.reason
+            )
             self._hold(f"{level} label {ack.sscc} not printed: {ack.reason}", fatal=True)
             return
+        del self._labels[ack.sscc]
+        self._labelled.add(ack.sscc)
         self._station_row("labelled", ack.device, level, None, sscc=ack.sscc)
+
+    def _duplicate(self, what: str) -> None:
+        """A device message delivered again: nothing new, counted and logged."""
+        self.result.duplicate_messages += 1
+        log.info("duplicate device message ignored: %s", what)
 
     async def _finish_stations(self) -> None:
         """Batch end with stations: wait until the units in transit reached the case packer,

@@ -153,13 +153,18 @@ def _start_stations(
     def start(kind: str, name: str, *args: str) -> dict[str, int]:
         return stack.enter_context(_process([kind, *args, *seed], tmp, name))
 
-    ports["pallet_labeler"] = start("labeler", "pallet_labeler")["labeler"]
+    ports["pallet_labeler"] = start("labeler", "pallet_labeler", "--faults", faults)["labeler"]
     palletizer = start(
         "palletizer", "palletizer", "--size", str(options.pallet_size), "--faults", faults
     )
     ports["palletizer"] = palletizer["palletizer"]
     ports["case_labeler"] = start(
-        "labeler", "case_labeler", "--downstream", f"{HOST}:{palletizer['conveyor']}"
+        "labeler",
+        "case_labeler",
+        "--downstream",
+        f"{HOST}:{palletizer['conveyor']}",
+        "--faults",
+        faults,
     )["labeler"]
     packer = start(
         "case_packer", "case_packer", "--size", str(options.case_size), "--faults", faults

@@ -123,7 +123,7 @@ STATION_SCHEMA = pa.schema(
         pa.field("code", pa.string(), nullable=True),  # scan: the code read
         pa.field("count", pa.int64(), nullable=True),  # closed/refused: the station's count
         pa.field("sscc", pa.string(), nullable=True),  # closed, labelled: the parent's SSCC
-        pa.field("reason", pa.string(), nullable=True),  # refused: why
+        pa.field("reason", pa.string(), nullable=True),  # refused, label_failed: why
         pa.field("recorded_at", TS, nullable=False),
     ]
 )
@@ -159,4 +159,6 @@ STATION_EVENTS = (
     "refused",  # the station closed a container the bridge refused (reason): diverted
     "diverted",  # the station confirmed the refused container left the line
     "labelled",  # the label printer printed the SSCC label of the container
+    "label_failed",  # the label printer could not print a good label (reason): reprinted
+    # while reprints are left, else the line holds
 )

@@ -62,6 +62,8 @@ FAULTS = (
     "missing_scan",
     "duplicate_scan",
     "reinserted_reject",
+    "bad_label",
+    "labeler_down",
 )
 
 
@@ -75,6 +77,8 @@ class FaultRates:
     missing_scan: float = 0.0  # aggregation stations
     duplicate_scan: float = 0.0
     reinserted_reject: float = 0.0  # gate, with stations
+    bad_label: float = 0.0  # label printers: the verifier cannot read the printed label
+    labeler_down: float = 0.0  # label printers: down (head open, out of labels) for a while
 
     @classmethod
     def spread(cls, total: float) -> FaultRates:
@@ -403,17 +407,39 @@ class GateSim(_Device):
             await writer.drain()
 
 
-class StationSim(_Device):
+class _Outbox:
+    """Messages of a device that reports on its own (stations, label printers): sent in
+    order to whichever bridge is connected, kept while none is. Delivery is at least
+    once: a message whose send failed is kept, though the killed bridge may have read it."""
+
+    def __init__(self) -> None:
+        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(encode(message))
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        while True:
+            data = await self.outbox.get()
+            try:
+                writer.write(data)
+                await writer.drain()
+            except ConnectionError:
+                self.outbox.put_nowait(data)  # kept for the next bridge (order may change)
+                return
+
+
+class StationSim(_Device, _Outbox):
     """A case packer or palletizer: scans what the conveyor brings into containers of
     ``size``; events are stored and forwarded to whichever bridge is connected."""
 
     def __init__(self, rates: FaultRates, seed: int | None, size: int) -> None:
-        super().__init__(rates, seed, 0)
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
         self.size = size
         self.container = 1
         self.children: list[str] = []
         self.closed: set[int] = set()  # closed, not diverted
-        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
@@ -443,9 +469,6 @@ class StationSim(_Device):
         self.container += 1
         self.children = []
 
-    def _emit(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(encode(message))
-
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sender = asyncio.create_task(self._send(writer))
         try:
@@ -466,38 +489,63 @@ class StationSim(_Device):
             sender.cancel()
             writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter) -> None:
-        while True:
-            data = await self.outbox.get()
-            try:
-                writer.write(data)
-                await writer.drain()
-            except ConnectionError:
-                self.outbox.put_nowait(data)  # kept for the next bridge (order may change)
-                return
 
+class LabelerSim(_Device, _Outbox):
+    """Prints SSCC labels and applies them; passes each labelled container on
+    (``--downstream``). A label command is idempotent per SSCC: one already printed is
+    acknowledged again (``"duplicate": true``) and nothing is printed. Faults:
+    ``bad_label`` (the printer's verifier cannot read the label: a ``nak`` with
+    ``"retry": true``, the label voided, the container waits for a new one) and
+    ``labeler_down`` (the printer goes down with the label in hand, unprinted: it drops
+    the connection and answers nothing for ``down_s``)."""
 
-class LabelerSim(_Device):
-    """Prints SSCC labels; passes each labelled container on (``--downstream``)."""
-
-    def __init__(self) -> None:
-        super().__init__(FaultRates(), None, 0)
+    def __init__(self, rates: FaultRates, seed: int | None, down_s: float = 0.3) -> None:
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
         self.downstream: asyncio.StreamWriter | None = None
+        self.printed: set[str] = set()
+        self.down_s = down_s
+        self._down_until = 0.0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
+        loop = asyncio.get_running_loop()
+        if (down := self._down_until - loop.time()) > 0:
+            await asyncio.sleep(down)  # still down: the bridge's commands wait in the socket
+        sender = asyncio.create_task(self._send(writer))
+        try:
             while line := await reader.readline():
                 message = decode(line)
                 if message.get("cmd") != "label":
-                    writer.write(encode({"type": "nak", "reason": "unknown command"}))
+                    self._emit({"type": "nak", "reason": "unknown command"})
                     continue
-                sscc = str(message["sscc"])
-                if self.downstream is not None:  # the labelled case moves on
-                    self.downstream.write(encode({"code": message["payload"]}))
-                    await self.downstream.drain()
-                writer.write(encode({"type": "ack", "cmd": "label", "sscc": sscc}))
-                await writer.drain()
-        writer.close()
+                if await self._label(message):
+                    self._down_until = loop.time() + self.down_s
+                    break
+        except ConnectionError:
+            pass  # the bridge went away (or was killed): wait for it to come back
+        finally:
+            sender.cancel()
+            writer.close()
+
+    async def _label(self, message: dict[str, Any]) -> bool:
+        """Print one label; True when the printer went down instead."""
+        sscc = str(message["sscc"])
+        if sscc in self.printed:
+            self._emit({"type": "ack", "cmd": "label", "sscc": sscc, "duplicate": True})
+            return False
+        if self.hit(self.rates.labeler_down):
+            return True
+        if self.hit(self.rates.bad_label):
+            reason = "label verification failed: barcode unreadable; label voided"
+            nak = {"type": "nak", "cmd": "label", "sscc": sscc, "reason": reason, "retry": True}
+            self._emit(nak)
+            return False
+        self.printed.add(sscc)
+        if self.downstream is not None:  # the labelled case moves on
+            self.downstream.write(encode({"code": message["payload"]}))
+            await self.downstream.drain()
+        self._emit({"type": "ack", "cmd": "label", "sscc": sscc})
+        return False
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
@@ -549,7 +597,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await listen("conveyor", station.conveyor, args.conveyor_port)
         await listen(args.device, station.handle, args.port)
     elif args.device == "labeler":
-        labeler = LabelerSim()
+        labeler = LabelerSim(rates, args.seed, args.down_ms / 1000)
         labeler.downstream = await _open_downstream(args.downstream)
         await listen("labeler", labeler.handle, args.port)
     else:
@@ -615,6 +663,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--travel-ms", type=float, default=0.0, help="gate: camera → gate time")
     parser.add_argument("--size", type=int, default=20, help="station: children per container")
+    parser.add_argument(
+        "--down-ms", type=float, default=300.0, help="labeler: how long labeler_down lasts"
+    )
     asyncio.run(_serve(parser.parse_args(argv)))
 
 

@@ -72,6 +72,7 @@ class LabelAck:
     sscc: str
     ok: bool
     reason: str | None = None
+    retry: bool = False  # not ok, but the label may be printed again (bad label voided)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,8 @@ class JsonLabelPrinter(_JsonDevice):
         m = decode(line)
         ok = m.get("type") == "ack"
         reason = None if ok else str(m.get("reason", m))
-        self._sink(LabelAck(self.name, str(m.get("sscc", "")), ok, reason))
+        retry = not ok and bool(m.get("retry"))
+        self._sink(LabelAck(self.name, str(m.get("sscc", "")), ok, reason, retry))
 
 
 class JsonStation(_JsonDevice):
