@@ -295,7 +295,10 @@ class LineBridge:
                 asyncio.create_task(self._watchdog()),
                 asyncio.create_task(self._report(started)),
             ]
-            self._to("execute", "all devices connected")
+            if self.state == "held":  # a device already lost again, or a refused container:
+                self._before_hold = "execute"  # execute once that is over
+            else:
+                self._to("execute", "all devices connected")
             expiry = date_to_yymmdd(batch.expiry)
             for seq, serial in remaining:
                 await self._acquire_slot()

@@ -3,7 +3,6 @@ run with stations and faults wrote (and over a raw zone with none of these files
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import duckdb
@@ -12,9 +11,7 @@ from line_bridge.runner import SimulatorOptions, run_simulated_batch
 from line_bridge.simulator import FaultRates
 from tests.line_bridge.conftest import batch, sscc
 from tests.line_bridge.test_stations import station_line
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "transforms"))
-from dbt_harness import run_dbt
+from tests.transforms.dbt_harness import run_dbt
 
 MODELS = ["stg_line_ops__stations", "stg_line_ops__metrics", "stg_line_ops__line_states"]
 
