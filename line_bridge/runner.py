@@ -38,6 +38,8 @@ class SimulatorOptions:
     case_size: int = 20  # the stations' container sizes
     pallet_size: int = 40
     travel_ms: float = 1200.0  # stations: camera → reject position (> decision budget)
+    case_camera: bool = False  # stations: a case camera after the case labeler
+    case_travel_ms: float = 300.0  # case camera → its reject arm
 
 
 @contextmanager
@@ -158,11 +160,25 @@ def _start_stations(
         "palletizer", "palletizer", "--size", str(options.pallet_size), "--faults", faults
     )
     ports["palletizer"] = palletizer["palletizer"]
+    labelled_to = palletizer["conveyor"]
+    if options.case_camera:  # labeler → case camera → palletizer
+        case_camera = start(
+            "case_camera",
+            "case_camera",
+            "--downstream",
+            f"{HOST}:{palletizer['conveyor']}",
+            "--travel-ms",
+            str(options.case_travel_ms),
+            "--faults",
+            faults,
+        )
+        ports["case_camera"] = case_camera["case_camera"]
+        labelled_to = case_camera["conveyor"]
     ports["case_labeler"] = start(
         "labeler",
         "case_labeler",
         "--downstream",
-        f"{HOST}:{palletizer['conveyor']}",
+        f"{HOST}:{labelled_to}",
         "--faults",
         faults,
     )["labeler"]
@@ -207,6 +223,7 @@ def run_simulated_batch(
         camera_protocol=line.camera.driver,
         gate_protocol=line.gate.driver,
         stations=line.stations is not None,
+        case_camera=line.stations is not None and "case_camera" in line.stations,
         case_size=line.line.case_size,
         pallet_size=line.line.pallet_size,
         travel_ms=max(options.travel_ms, 2.0 * line.line.decision_budget_ms + 250),

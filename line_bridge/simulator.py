@@ -64,6 +64,9 @@ FAULTS = (
     "reinserted_reject",
     "bad_label",
     "labeler_down",
+    "case_unreadable",
+    "case_low_grade",
+    "case_wrong_label",
 )
 
 
@@ -79,6 +82,9 @@ class FaultRates:
     reinserted_reject: float = 0.0  # gate, with stations
     bad_label: float = 0.0  # label printers: the verifier cannot read the printed label
     labeler_down: float = 0.0  # label printers: down (head open, out of labels) for a while
+    case_unreadable: float = 0.0  # case camera: the case label cannot be read
+    case_low_grade: float = 0.0  # case camera: the case label reads at grade D or F
+    case_wrong_label: float = 0.0  # case camera: the case carries another case's label
 
     @classmethod
     def spread(cls, total: float) -> FaultRates:
@@ -542,10 +548,85 @@ class LabelerSim(_Device, _Outbox):
             return False
         self.printed.add(sscc)
         if self.downstream is not None:  # the labelled case moves on
-            self.downstream.write(encode({"code": message["payload"]}))
+            self.downstream.write(encode({"code": message["payload"], "sscc": sscc}))
             await self.downstream.drain()
         self._emit({"type": "ack", "cmd": "label", "sscc": sscc})
         return False
+
+
+class CaseCameraSim(_Device, _Outbox):
+    """The case camera after the case labeler: reads each labelled case's label (tracked
+    by the SSCC the labeler applied), reports it, and holds the case for ``travel_s``
+    before passing it on to the palletizer; a case whose reject was commanded by then is
+    pushed off (confirmed), a reject commanded later is "not confirmed". ``reject`` is
+    idempotent per SSCC."""
+
+    def __init__(self, rates: FaultRates, seed: int | None, travel_s: float) -> None:
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
+        self.travel = travel_s
+        self.downstream: asyncio.StreamWriter | None = None
+        self._commanded: set[str] = set()
+        self._fate: dict[str, bool] = {}  # SSCC → pushed off (True) or passed on (False)
+        self._previous: str | None = None
+
+    async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await reader.readline():
+            case = json.loads(line)
+            self._emit(self.inspect(case))
+            loop.call_later(self.travel, self._at_reject_arm, case)
+        writer.close()
+
+    def inspect(self, case: dict[str, Any]) -> dict[str, Any]:
+        sscc, decoded = str(case["sscc"]), str(case["code"])
+        grade = self.rng.choice("AAAABBC")
+        if self.hit(self.rates.case_wrong_label) and self._previous:
+            decoded = self._previous  # a label meant for the previous case
+        elif self.hit(self.rates.case_unreadable):
+            decoded, grade = "", "F"
+        elif self.hit(self.rates.case_low_grade):
+            grade = self.rng.choice("DF")
+        self._previous = str(case["code"])
+        return {
+            "type": "case_inspect",
+            "sscc": sscc,
+            "decoded": decoded or None,
+            "grade": grade,
+            "grade_value": GRADES[grade],
+            "readable": bool(decoded),
+        }
+
+    def _at_reject_arm(self, case: dict[str, Any]) -> None:
+        sscc = str(case["sscc"])
+        pushed = sscc in self._commanded
+        self._fate[sscc] = pushed
+        if pushed:
+            self._confirm(sscc)
+        elif self.downstream is not None:
+            self.downstream.write(encode({"code": case["code"]}))
+
+    def _confirm(self, sscc: str) -> None:
+        confirmed = self._fate[sscc]
+        self._emit({"type": "ack", "cmd": "reject", "sscc": sscc, "confirmed": confirmed})
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sender = asyncio.create_task(self._send(writer))
+        try:
+            while line := await reader.readline():
+                message = decode(line)
+                if message.get("cmd") != "reject":
+                    self._emit({"type": "nak", "reason": "unknown command"})
+                    continue
+                sscc = str(message["sscc"])
+                self._commanded.add(sscc)
+                if sscc in self._fate:  # at the arm already: pushed off, or gone on
+                    self._confirm(sscc)
+        except ConnectionError:
+            pass  # the bridge went away (or was killed): wait for it to come back
+        finally:
+            sender.cancel()
+            writer.close()
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
@@ -596,6 +677,11 @@ async def _serve(args: argparse.Namespace) -> None:
         station = StationSim(rates, args.seed, args.size)
         await listen("conveyor", station.conveyor, args.conveyor_port)
         await listen(args.device, station.handle, args.port)
+    elif args.device == "case_camera":
+        case_camera = CaseCameraSim(rates, args.seed, args.travel_ms / 1000)
+        case_camera.downstream = await _open_downstream(args.downstream)
+        await listen("conveyor", case_camera.conveyor, args.conveyor_port)
+        await listen("case_camera", case_camera.handle, args.port)
     elif args.device == "labeler":
         labeler = LabelerSim(rates, args.seed, args.down_ms / 1000)
         labeler.downstream = await _open_downstream(args.downstream)
@@ -638,7 +724,16 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Packaging-line device simulator (loopback)")
     parser.add_argument(
-        "device", choices=["printer", "camera", "gate", "case_packer", "palletizer", "labeler"]
+        "device",
+        choices=[
+            "printer",
+            "camera",
+            "gate",
+            "case_packer",
+            "palletizer",
+            "labeler",
+            "case_camera",
+        ],
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
@@ -661,7 +756,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--downstream", default="", help="camera, gate, labeler: HOST:PORT of the next conveyor"
     )
-    parser.add_argument("--travel-ms", type=float, default=0.0, help="gate: camera → gate time")
+    parser.add_argument(
+        "--travel-ms", type=float, default=0.0, help="gate, case camera: time to the reject arm"
+    )
     parser.add_argument("--size", type=int, default=20, help="station: children per container")
     parser.add_argument(
         "--down-ms", type=float, default=300.0, help="labeler: how long labeler_down lasts"

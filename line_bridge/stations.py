@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from line_bridge.aggregation import link_row
-from line_bridge.devices.base import AggregationStation, LabelPrinter
+from line_bridge.devices.base import AggregationStation, CaseCamera, LabelPrinter
 from serialtrace.errors import SerialtraceError, ValidationError
 from serialtrace.gs1.element_string import parse
 
@@ -37,9 +37,11 @@ class Stations:
     case_labeler: LabelPrinter
     palletizer: AggregationStation
     pallet_labeler: LabelPrinter
+    case_camera: CaseCamera | None = None  # optional second inspection point
 
-    def all(self) -> tuple[AggregationStation | LabelPrinter, ...]:
-        return (self.case_packer, self.case_labeler, self.palletizer, self.pallet_labeler)
+    def all(self) -> tuple[AggregationStation | LabelPrinter | CaseCamera, ...]:
+        devices = (self.case_packer, self.case_labeler, self.palletizer, self.pallet_labeler)
+        return devices + ((self.case_camera,) if self.case_camera else ())
 
     def station(self, level: str) -> AggregationStation:
         return self.case_packer if level == "case" else self.palletizer
@@ -73,6 +75,7 @@ class StationPacking:
     open: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (level, no) → codes
     refused: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     done: set[tuple[str, int]] = field(default_factory=set)  # (level, no) closed or refused
+    cases_rejected: set[str] = field(default_factory=set)  # pushed off by the case camera
 
     @property
     def cases_closed(self) -> int:
@@ -157,6 +160,8 @@ class StationPacking:
 
     def _case(self, code: str) -> str:
         sscc = code[2:] if code.startswith("00") and len(code) == 20 else None
+        if sscc is not None and sscc in self.cases_rejected:
+            raise ContainerRefusedError(f"case {sscc} was rejected by the case camera")
         if sscc is None or sscc not in self.case_pallet:
             raise ContainerRefusedError(
                 f"case {_describe(code)} is not a closed case of this batch"
@@ -165,6 +170,20 @@ class StationPacking:
         if pallet is not None:
             raise ContainerRefusedError(f"case {sscc} is already on pallet {pallet}")
         return sscc
+
+    def unpack_rejected_case(self, sscc: str, at: datetime) -> list[dict[str, Any]]:
+        """A case the case camera pushed off the line: DELETE rows for its items (loose,
+        for rework); the SSCC is retired (no palletizer may take the case)."""
+        self.cases_rejected.add(sscc)
+        items = sorted(serial for serial, case in self.item_case.items() if case == sscc)
+        for serial in items:
+            del self.item_case[serial]
+        self.case_pallet.pop(sscc, None)
+        return [
+            link_row(sscc, "case", "item", at, False, child_gtin=self.gtin, child_serial=s)
+            | {"action": "DELETE"}
+            for s in items
+        ]
 
     def is_duplicate(self, level: str, container: int) -> bool:
         """Whether ``container`` was closed or refused already: a station message about it
@@ -194,8 +213,11 @@ class StationPacking:
                 elif self.case_pallet.get(row["child_sscc"]) == parent:
                     self.case_pallet[row["child_sscc"]] = None
         missing: list[dict[str, Any]] = []
+        rejected: dict[str, datetime] = {}
         for row in station:
             level = row["level"]
+            if row["event"] == "case_rejected":
+                rejected[row["sscc"]] = datetime.fromisoformat(row["recorded_at"])
             if row["event"] == "scan":
                 self.scan(level, int(row["container"]), row["code"])
             elif row["event"] in ("closed", "refused"):
@@ -210,6 +232,8 @@ class StationPacking:
                     at = datetime.fromisoformat(row["recorded_at"])
                     full = int(row["count"]) == self._size(level)
                     missing += self._link(level, row["sscc"], children, at, full)
+        for sscc, at in rejected.items():  # DELETE rows not journaled yet: roll forward
+            missing += self.unpack_rejected_case(sscc, at)
         return missing
 
 

@@ -23,7 +23,9 @@ def _line_file(path: Path, ports: dict[str, int]) -> Path:
         f'[devices.{kind}]\ndriver = "jsonl"\nhost = "127.0.0.1"\nport = {ports[kind]}\n'
         for kind in KINDS
     )
-    path.write_text(f'[line]\nid = "LINE-KS"\ncase_size = 20\npallet_size = 40\n\n{devices}')
+    path.write_text(
+        f'[line]\nid = "LINE-KS"\ncase_size = 20\npallet_size = 40\nlabel_reprints = 6\n\n{devices}'
+    )
     return path
 
 

@@ -10,19 +10,27 @@ import duckdb
 from line_bridge.runner import SimulatorOptions, run_simulated_batch
 from line_bridge.simulator import FaultRates
 from tests.line_bridge.conftest import batch, sscc
-from tests.line_bridge.test_stations import station_line
+from tests.line_bridge.test_case_camera import camera_line
 from tests.transforms.dbt_harness import run_dbt
 
-MODELS = ["stg_line_ops__stations", "stg_line_ops__metrics", "stg_line_ops__line_states"]
+MODELS = [
+    "stg_line_ops__stations",
+    "stg_line_ops__metrics",
+    "stg_line_ops__line_states",
+    "stg_line_ops__case_inspections",
+]
 
 
 def test_line_ops_staging_over_a_run_with_stations(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    faults = FaultRates(misprint=0.05, reinserted_reject=1.0, bad_label=0.2)
+    faults = FaultRates(
+        misprint=0.05, reinserted_reject=1.0, bad_label=0.2, case_unreadable=0.2, case_low_grade=0.1
+    )
     result = run_simulated_batch(
-        station_line(), batch(120), raw / "line", sscc(), SimulatorOptions(faults=faults, seed=4)
+        camera_line(), batch(120), raw / "line", sscc(), SimulatorOptions(faults=faults, seed=4)
     )
     assert result.cases_refused > 0 and result.labels_reprinted > 0
+    assert result.cases_rejected > 0
     run = run_dbt(
         ["build", "--select", *MODELS],
         raw_dir=raw,
@@ -50,6 +58,12 @@ def test_line_ops_staging_over_a_run_with_stations(tmp_path: Path) -> None:
     assert one("select count(*) from stg_line_ops__stations")[0] == raw_count("station")
     assert one("select count(*) from stg_line_ops__metrics")[0] == raw_count("metrics")
     assert one("select count(*) from stg_line_ops__line_states")[0] == raw_count("line_state")
+    assert one("select count(*) from stg_line_ops__case_inspections")[0] == raw_count(
+        "case_inspect"
+    )
+    assert one(
+        "select count(*) from stg_line_ops__case_inspections where case_inspection_outcome = 'fail'"
+    ) == (result.cases_rejected,)
     # the figures the bridge reported are there, by event
     assert one("select count(*) from stg_line_ops__stations where station_event = 'refused'") == (
         result.cases_refused + result.pallets_refused,
@@ -59,7 +73,7 @@ def test_line_ops_staging_over_a_run_with_stations(tmp_path: Path) -> None:
     ) == (result.labels_reprinted,)
     assert one(
         "select count(distinct sscc) from stg_line_ops__stations where station_event = 'labelled'"
-    ) == (result.cases + result.pallets,)
+    ) == (result.cases + result.cases_rejected + result.pallets,)
     last = one(
         "select printed_total, passed_total, cases_closed_total from stg_line_ops__metrics "
         "order by measured_at desc limit 1"
