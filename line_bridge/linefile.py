@@ -28,9 +28,9 @@ port = 9102
 # Optional, all four or none: aggregation stations (else cases and pallets are filled
 # in software by count, line_bridge/aggregation.py)
 [devices.case_packer]         # jsonl
-[devices.case_labeler]        # jsonl
+[devices.case_labeler]        # jsonl | opcua
 [devices.palletizer]          # jsonl
-[devices.pallet_labeler]      # jsonl
+[devices.pallet_labeler]      # jsonl | opcua
 # Optional, with the stations: a case camera after the case labeler (second inspection
 # point: reads each case label, rejects a case whose label fails)
 [devices.case_camera]         # jsonl
@@ -128,11 +128,12 @@ def _build(cfg: DeviceConfig, drivers: dict[str, Any]) -> Any:
 
 def _register_opcua() -> None:
     try:
-        from line_bridge.devices.opcua import OpcUaCamera, OpcUaRejectGate
+        from line_bridge.devices.opcua import OpcUaCamera, OpcUaLabelPrinter, OpcUaRejectGate
     except ImportError:  # pragma: no cover - the OPC UA adapter ships with the package
         return
     CAMERA_DRIVERS["opcua"] = OpcUaCamera
     GATE_DRIVERS["opcua"] = OpcUaRejectGate
+    LABELER_DRIVERS["opcua"] = OpcUaLabelPrinter
 
 
 def _device(data: dict[str, Any], kind: str, drivers: dict[str, Any]) -> DeviceConfig:

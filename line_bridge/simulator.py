@@ -510,6 +510,7 @@ class LabelerSim(_Device, _Outbox):
         _Outbox.__init__(self)
         self.downstream: asyncio.StreamWriter | None = None
         self.printed: set[str] = set()
+        self.opcua_device: DeviceServer | None = None
         self.down_s = down_s
         self._down_until = 0.0
 
@@ -532,6 +533,17 @@ class LabelerSim(_Device, _Outbox):
         finally:
             sender.cancel()
             writer.close()
+
+    async def opcua(self, level: str, sscc: str, payload: str) -> None:
+        """OPC UA: a Labeler.Label call; the answer goes to the device's Acks ring."""
+        if await self._label({"level": level, "sscc": sscc, "payload": payload}):
+            assert self.opcua_device is not None  # down: the connection is dropped
+            self.opcua_device.drop_connections()
+
+    async def publish_to(self, device: DeviceServer) -> None:
+        """OPC UA: the answers, in order, into the Acks ring (kept while nobody reads)."""
+        while True:
+            await device.publish_label_ack(json.loads(await self.outbox.get()))
 
     async def _label(self, message: dict[str, Any]) -> bool:
         """Print one label; True when the printer went down instead."""
@@ -685,7 +697,13 @@ async def _serve(args: argparse.Namespace) -> None:
     elif args.device == "labeler":
         labeler = LabelerSim(rates, args.seed, args.down_ms / 1000)
         labeler.downstream = await _open_downstream(args.downstream)
-        await listen("labeler", labeler.handle, args.port)
+        if args.protocol == "opcua":
+            opcua.append(await DeviceServer.start("127.0.0.1", args.port, on_label=labeler.opcua))
+            labeler.opcua_device = opcua[-1]
+            tasks.append(asyncio.create_task(labeler.publish_to(opcua[-1])))
+            ports["labeler"] = opcua[-1].port
+        else:
+            await listen("labeler", labeler.handle, args.port)
     else:
         gate = GateSim(
             rates, args.seed, args.disconnect_after, args.unconfirmed_reject_rate, args.travel_ms
@@ -744,7 +762,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dialect", choices=["jsonl", "textcmd"], default="jsonl")
     parser.add_argument(
-        "--protocol", choices=["jsonl", "opcua"], default="jsonl", help="camera, gate: protocol"
+        "--protocol",
+        choices=["jsonl", "opcua"],
+        default="jsonl",
+        help="camera, gate, labeler: protocol",
     )
     parser.add_argument("--faults", default="", help="e.g. misprint=0.003,camera_timeout=0.001")
     parser.add_argument("--seed", type=int, default=None)
