@@ -32,9 +32,11 @@ from typing import Any
 
 from line_bridge.aggregation import Aggregator
 from line_bridge.artwork import lines_for, national_rule, sscc_label_lines
-from line_bridge.decision import decide
+from line_bridge.decision import decide, decide_case
 from line_bridge.devices.base import (
     Camera,
+    CaseInspection,
+    CaseRejectConfirmation,
     DeviceEvent,
     DeviceState,
     InspectionResult,
@@ -51,7 +53,7 @@ from line_bridge.devices.base import (
 )
 from line_bridge.devices.tcp import DeviceUnreachableError
 from line_bridge.journal import LineJournal
-from line_bridge.stations import ContainerRefusedError, StationPacking, Stations
+from line_bridge.stations import LEVELS, ContainerRefusedError, StationPacking, Stations
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.charset import date_to_yymmdd
 from serialtrace.gs1.element_string import encode_unit
@@ -77,6 +79,8 @@ class LineConfig:
     artwork: str = "us-dscsa"
     member_state: str | None = None  # EU member state of the packs (its national number)
     station_settle_ms: int = 3000  # batch end: no station news this long → close partials
+    case_inspect_budget_ms: int = 5000  # case label acknowledged → case camera result
+    label_reprints: int = 2  # a label the printer's verifier rejects is printed again this often
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,12 @@ class BatchResult:
     decision_latencies_us: list[int] = field(default_factory=list)
     grades: Counter[str] = field(default_factory=Counter)  # camera grades, every inspection
     cases_refused: int = 0  # containers a station closed that the bridge refused
+    cases_inspected: int = 0  # by the case camera (second inspection point)
+    cases_rejected: int = 0  # failed the case camera, pushed off the line, unpacked
     pallets_refused: int = 0
     unpacked: int = 0  # passed units in no case at batch end (stations only): rework
+    duplicate_messages: int = 0  # device messages delivered again (restarts): ignored
+    labels_reprinted: int = 0  # bad labels (verifier) printed again
 
     @property
     def camera_pass_rate(self) -> float | None:
@@ -136,8 +144,12 @@ class BatchResult:
             "cases": self.cases,
             "pallets": self.pallets,
             "cases_refused": self.cases_refused,
+            "cases_inspected": self.cases_inspected,
+            "cases_rejected": self.cases_rejected,
             "pallets_refused": self.pallets_refused,
             "unpacked": self.unpacked,
+            "duplicate_messages": self.duplicate_messages,
+            "labels_reprinted": self.labels_reprinted,
             "elapsed_s": round(self.elapsed_s, 3),
             "units_per_minute": round(self.units_per_minute),
             "decision_p50_us": self.latency_percentile_us(0.50),
@@ -207,6 +219,13 @@ class LineBridge:
         self.stations = stations
         self.packing: StationPacking | None = None  # with stations: what they packed
         self._labels: dict[str, tuple[str, float]] = {}  # SSCC → (level, sent), not acked
+        self._labelled: set[str] = set()  # SSCCs whose label was acknowledged (any run)
+        self._label_retries: Counter[str] = Counter()  # SSCC → labels reprinted (bad label)
+        self._diverted: set[tuple[str, int]] = set()  # confirmed diverts (any run)
+        self._cases_awaiting: dict[str, float] = {}  # labelled case → when, no case result
+        self._case_inspected: set[str] = set()  # cases the case camera decided (any run)
+        self._case_rejects: dict[str, tuple[str, float]] = {}  # SSCC → (cause, sent)
+        self._cases_rejected: set[str] = set()  # confirmed off the line (any run)
         self._diverts: dict[tuple[str, int], float] = {}  # refused, not yet diverted
         self._divert_reasons: dict[tuple[str, int], str] = {}
         self._unsent: dict[str, list[Callable[[], bool]]] = {}  # device → commands to resend
@@ -252,6 +271,11 @@ class LineBridge:
             self._held_since = None
 
     def _hold(self, reason: str, fatal: bool = False) -> None:
+        if fatal and self.state == "held":  # held already: the new reason still gets a row
+            self.journal.write(
+                "line_state",
+                {"from_state": "held", "to_state": "held", "reason": reason, "changed_at": _now()},
+            )
         self._to("held", reason)
         if fatal and self._failure is None:
             self._failure = LineHeldError(f"line {self.config.line_id} held: {reason}")
@@ -285,7 +309,10 @@ class LineBridge:
                 asyncio.create_task(self._watchdog()),
                 asyncio.create_task(self._report(started)),
             ]
-            self._to("execute", "all devices connected")
+            if self.state == "held":  # a device already lost again, or a refused container:
+                self._before_hold = "execute"  # execute once that is over
+            else:
+                self._to("execute", "all devices connected")
             expiry = date_to_yymmdd(batch.expiry)
             for seq, serial in remaining:
                 await self._acquire_slot()
@@ -315,12 +342,16 @@ class LineBridge:
             if self._unacked:
                 self._hold(f"printer never acknowledged {len(self._unacked)} units", fatal=True)
                 raise self._failure or LineHeldError("printer acknowledgements missing")
+            if self._failure is not None:
+                raise self._failure
             self._to("completing", "all units decided; closing the open case and pallet")
             if self.packing is None:
                 self.journal.write("aggregate", *self.aggregator.finish(_now()))
                 self._to("complete", "batch complete")
             else:
                 await self._finish_stations()
+                if self._failure is not None:
+                    raise self._failure
                 result.unpacked = self.packing.unpacked()
                 loose = f"; {result.unpacked} passed units in no case (rework)"
                 self._to("complete", "batch complete" + (loose if result.unpacked else ""))
@@ -348,8 +379,14 @@ class LineBridge:
         return result
 
     def _devices(self) -> list[Any]:
-        """Every device, in start order (the printer last: it starts the flow)."""
-        stations = list(self.stations.all()) if self.stations else []
+        """Every device, in start order: label printers before the stations (a station's
+        first messages may close a container, whose label goes out at once), the printer
+        last (it starts the flow)."""
+        s = self.stations
+        stations: list[Any] = []
+        if s is not None:
+            stations = [s.case_labeler, s.pallet_labeler, s.case_packer, s.palletizer]
+            stations[2:2] = [s.case_camera] if s.case_camera is not None else []
         return [self.camera, self.gate, *stations, self.printer]
 
     def _containers_closed(self) -> tuple[int, int]:
@@ -416,11 +453,13 @@ class LineBridge:
             self._restore_aggregator(batch, inspected)
         open_units = []
         for seq, cmd in sorted(commanded.items()):
-            if seq in rejected or (seq in inspected and inspected[seq]["outcome"] == "pass"):
-                continue
             unit = _Unit(
                 seq, cmd["serial"], cmd["payload"], datetime.fromisoformat(cmd["commanded_at"]), 0.0
             )
+            if seq in rejected or (seq in inspected and inspected[seq]["outcome"] == "pass"):
+                if seq not in acked:  # decided before the printer's ack arrived, then died
+                    self._print_unacknowledged(unit, cmd["hri"])
+                continue
             unit.decided = seq in inspected
             cause = (inspected[seq]["cause"] if seq in inspected else None) or "in_flight_at_stop"
             open_units.append((unit, cause, seq not in acked, cmd["hri"]))
@@ -469,21 +508,43 @@ class LineBridge:
             if row["outcome"] == "fail":
                 packing.rejected[row["expected_serial"]] = row["cause"]
         station = list(j.history("station"))
-        packing.restore(list(j.history("aggregate")), station)
-        labelled = {x["sscc"] for x in station if x["event"] == "labelled"}
-        diverted = {(x["level"], x["container"]) for x in station if x["event"] == "diverted"}
+        missing = packing.restore(list(j.history("aggregate")), station)
+        if missing:  # closed, rows not journaled (died between the writes): roll forward
+            j.write("aggregate", *missing)
+        self._labelled = {x["sscc"] for x in station if x["event"] == "labelled"}
+        self._diverted = {
+            (x["level"], int(x["container"])) for x in station if x["event"] == "diverted"
+        }
+        if self._case_camera() is not None:
+            self._restore_case_camera(station)
         for row in station:
-            if row["event"] == "closed" and row["sscc"] and row["sscc"] not in labelled:
+            if row["event"] == "closed" and row["sscc"] and row["sscc"] not in self._labelled:
+                # the closed row is the label's send intent, journaled before the label was
+                # sent: printed or not, it is sent again (label commands are idempotent per
+                # SSCC, docs/line-protocol.md), and an ack the device kept from the killed
+                # run is matched here as well
                 self._labels[row["sscc"]] = (row["level"], 0.0)
-            key = (row["level"], row["container"])
-            if row["event"] == "refused" and key not in diverted:
+            if row["event"] != "refused":
+                continue
+            key = (row["level"], int(row["container"]))
+            if key not in self._diverted:
                 self._diverts[key] = 0.0
                 self._divert_reasons[key] = row["reason"]
 
     def _resume_station_work(self) -> None:
-        """Send again the labels and diverts a restart found unfinished."""
+        """Send again the labels and diverts a restart found unfinished, and what the
+        devices' first messages made the bridge send to a device not yet connected."""
+        for device, commands in list(self._unsent.items()):
+            del self._unsent[device]
+            for command in commands:
+                self._send(device, command)
         for sscc, (level, _) in list(self._labels.items()):
             self._label(level, sscc)
+        now = time.monotonic()
+        for sscc in self._cases_awaiting:
+            self._cases_awaiting[sscc] = now
+        for sscc, (cause, _) in list(self._case_rejects.items()):
+            self._reject_case(sscc, cause)
         for level, container in list(self._diverts):
             self._divert(level, container, self._divert_reasons.get((level, container), ""))
 
@@ -496,22 +557,7 @@ class LineBridge:
         j, r, now = self.journal, self.result, _now()
         for unit, cause, unacked, hri in units:
             if unacked:
-                j.write(
-                    "print",
-                    {
-                        "seq": unit.seq,
-                        "printer_id": self.printer.name,
-                        "gtin": batch.gtin,
-                        "serial": unit.serial,
-                        "lot": batch.lot,
-                        "expiry": date_to_yymmdd(batch.expiry),
-                        "payload": unit.payload,
-                        "hri": hri,
-                        "commanded_at": unit.commanded_at,
-                        "acknowledged_at": None,
-                    },
-                )
-                r.printed += 1
+                self._print_unacknowledged(unit, hri)
             if not unit.decided:
                 j.write("inspect", self._inspect_row(unit.seq, unit.serial, None, cause, now))
             j.write(
@@ -533,9 +579,34 @@ class LineBridge:
                 self.packing.rejected[unit.serial] = cause
         return len(units)
 
+    def _print_unacknowledged(self, unit: _Unit, hri: str) -> None:
+        """The print row of a unit sent to the printer whose acknowledgement never came
+        (``acknowledged_at`` null): every serial sent to a printer is in ``print``."""
+        batch = self._batch
+        assert batch is not None
+        self.journal.write(
+            "print",
+            {
+                "seq": unit.seq,
+                "printer_id": self.printer.name,
+                "gtin": batch.gtin,
+                "serial": unit.serial,
+                "lot": batch.lot,
+                "expiry": date_to_yymmdd(batch.expiry),
+                "payload": unit.payload,
+                "hri": hri,
+                "commanded_at": unit.commanded_at,
+                "acknowledged_at": None,
+            },
+        )
+        self.result.printed += 1
+
     def _retire_in_flight(self) -> None:
         batch = self._batch
         assert batch is not None
+        for unit in sorted(self._unacked.values(), key=lambda u: u.seq):
+            if unit.seq not in self._inflight:  # decided, the printer's ack still missing
+                self._print_unacknowledged(unit, "\n".join(self._hri(unit.serial)))
         units = []
         for unit in sorted(self._inflight.values(), key=lambda u: u.seq):
             pending = self._rejects.get(unit.seq)
@@ -566,6 +637,10 @@ class LineBridge:
                 self._on_station_diverted(event)
             elif isinstance(event, LabelAck):
                 self._on_label_ack(event)
+            elif isinstance(event, CaseInspection):
+                self._on_case_inspection(event)
+            elif isinstance(event, CaseRejectConfirmation):
+                self._on_case_reject_confirmation(event)
         except SerialtraceError as exc:
             self._hold(str(exc), fatal=True)
         except Exception as exc:  # a bug must stop the line loudly, never stall it
@@ -733,6 +808,12 @@ class LineBridge:
                 self._send_reject(seq)
         for command in self._unsent.pop(state.device, []):
             self._send(state.device, command)
+        if self.stations is not None:  # labels sent before the loss may never have arrived:
+            for level in LEVELS:  # sent again (idempotent per SSCC at the printer)
+                if self.stations.labeler(level).name == state.device:
+                    for sscc, (label_level, _) in list(self._labels.items()):
+                        if label_level == level:
+                            self._label(level, sscc)
         self._release(f"{state.device} reconnected")
 
     # -- aggregation stations -------------------------------------------------------------
@@ -761,6 +842,9 @@ class LineBridge:
     def _on_station_scan(self, scan: StationScan) -> None:
         assert self.stations is not None and self.packing is not None
         level = self.stations.level_of(scan.device)
+        if self.packing.is_duplicate(level, scan.container):
+            self._duplicate(f"{scan.device} scan into {level} {scan.container}, closed already")
+            return
         self._station_row("scan", scan.device, level, scan.container, code=scan.code)
         self.packing.scan(level, scan.container, scan.code)
         self._station_activity = time.monotonic()
@@ -769,6 +853,11 @@ class LineBridge:
         assert self.stations is not None and self.packing is not None
         level = self.stations.level_of(closed.device)
         self._station_activity = time.monotonic()
+        if self.packing.is_duplicate(level, closed.container):
+            self._duplicate(f"{closed.device} closed {level} {closed.container} again")
+            if closed.batch_end and level in self._batch_end:
+                self._batch_end[level].set()
+            return
         now = _now()
         try:
             rows = self.packing.close(level, closed.container, closed.count, now)
@@ -780,11 +869,13 @@ class LineBridge:
             self._divert(level, closed.container, reason)
         else:
             sscc = rows[0]["parent_sscc"] if rows else None
-            if rows:  # the container's links first (one write), then the station's row
-                self.journal.write("aggregate", *rows)
+            # the station's row first (the decision, and the label's send intent), then the
+            # container's links in one write; a restart rebuilds links missing after a row
             self._station_row(
                 "closed", closed.device, level, closed.container, count=closed.count, sscc=sscc
             )
+            if rows:
+                self.journal.write("aggregate", *rows)
             if sscc is not None:
                 self._label(level, sscc)
         if closed.batch_end and level in self._batch_end:
@@ -801,12 +892,17 @@ class LineBridge:
     def _on_station_diverted(self, diverted: StationDiverted) -> None:
         assert self.stations is not None
         level = self.stations.level_of(diverted.device)
-        if self._diverts.pop((level, diverted.container), None) is None:
+        key = (level, diverted.container)
+        if key in self._diverted and key not in self._diverts:
+            self._duplicate(f"{diverted.device} diverted {level} {diverted.container} again")
+            return
+        if self._diverts.pop(key, None) is None:
             self._hold(
                 f"{diverted.device} diverted {level} {diverted.container}, which was not refused",
                 fatal=True,
             )
             return
+        self._diverted.add(key)
         self._station_row("diverted", diverted.device, level, diverted.container)
         self._release(f"{level} {diverted.container} diverted for rework")
 
@@ -818,15 +914,154 @@ class LineBridge:
         self._send(labeler.name, lambda: labeler.label(job))
 
     def _on_label_ack(self, ack: LabelAck) -> None:
-        entry = self._labels.pop(ack.sscc, None)
+        """A label printer's answer. Acks are matched by SSCC against every label of the
+        batch, whichever run sent it: a device may deliver an answer again (at least once,
+        across restarts), and an SSCC already labelled is then no news."""
+        entry = self._labels.get(ack.sscc)
         if entry is None:
+            if ack.sscc in self._labelled:
+                self._duplicate(f"{ack.device} acknowledged label {ack.sscc} again")
+                return
             self._hold(f"{ack.device} acknowledged label {ack.sscc}, never sent", fatal=True)
             return
         level = entry[0]
         if not ack.ok:
+            if ack.retry and self._label_retries[ack.sscc] < self.config.label_reprints:
+                self._label_retries[ack.sscc] += 1
+                self.result.labels_reprinted += 1
+                self._station_row(
+                    "label_failed", ack.device, level, None, sscc=ack.sscc, reason=ack.reason
+                )
+                self._label(level, ack.sscc)  # a fresh label; the bad one is voided
+                return
+            del self._labels[ack.sscc]
+            self._station_row(
+                "label_failed", ack.device, level, None, sscc=ack.sscc, reason=ack.reason
+            )
             self._hold(f"{level} label {ack.sscc} not printed: {ack.reason}", fatal=True)
             return
+        del self._labels[ack.sscc]
+        self._labelled.add(ack.sscc)
         self._station_row("labelled", ack.device, level, None, sscc=ack.sscc)
+        # the case camera's result is due now (unless it came before this ack)
+        camera = self._case_camera() is not None and level == "case"
+        if camera and ack.sscc not in self._case_inspected:
+            self._cases_awaiting[ack.sscc] = time.monotonic()
+
+    # -- case camera (second inspection point) --------------------------------------------
+    def _case_camera(self) -> Any:
+        return self.stations.case_camera if self.stations is not None else None
+
+    def _on_case_inspection(self, result: CaseInspection) -> None:
+        """A case passes only if the case camera read exactly its label ``00<SSCC>`` at or
+        above the grade threshold; a failed case is pushed off the line (then unpacked)."""
+        received = time.perf_counter_ns()
+        packing = self.packing
+        assert packing is not None
+        if result.sscc in self._case_inspected:
+            self._duplicate(f"{result.device} inspected case {result.sscc} again")
+            return
+        if result.sscc not in packing.case_pallet:
+            self._hold(
+                f"{result.device} inspected case {result.sscc}, which the bridge never closed",
+                fatal=True,
+            )
+            return
+        cause = decide_case(
+            result.sscc,
+            result.decoded,
+            result.readable,
+            result.grade_value,
+            self.config.grade_threshold,
+        )
+        latency_us = (time.perf_counter_ns() - received) // 1000
+        self._case_row(result.sscc, result, cause, latency_us)
+        if cause is not None:
+            self._reject_case(result.sscc, cause)
+
+    def _case_row(
+        self, sscc: str, result: CaseInspection | None, cause: str | None, latency_us: int = 0
+    ) -> None:
+        camera = self._case_camera()
+        self._cases_awaiting.pop(sscc, None)
+        self._case_inspected.add(sscc)
+        self.result.cases_inspected += 1
+        self.journal.write(
+            "case_inspect",
+            {
+                "camera_id": result.device if result else camera.name,
+                "sscc": sscc,
+                "decoded_payload": result.decoded if result else None,
+                "grade": result.grade if result else None,
+                "grade_value": result.grade_value if result else None,
+                "readable": result.readable if result else False,
+                "outcome": "fail" if cause else "pass",
+                "cause": cause,
+                "inspected_at": _now(),
+                "decision_latency_us": latency_us,
+            },
+        )
+
+    def _reject_case(self, sscc: str, cause: str) -> None:
+        camera = self._case_camera()
+        self._case_rejects[sscc] = (cause, time.monotonic())
+        self._send(camera.name, lambda: camera.reject(sscc))
+
+    def _on_case_reject_confirmation(self, confirmation: CaseRejectConfirmation) -> None:
+        packing = self.packing
+        assert packing is not None
+        entry = self._case_rejects.pop(confirmation.sscc, None)
+        if entry is None:
+            if confirmation.sscc in self._cases_rejected:
+                self._duplicate(f"{confirmation.device} rejected case {confirmation.sscc} again")
+                return
+            self._hold(
+                f"{confirmation.device} confirmed the reject of case {confirmation.sscc}, "
+                "which was not rejected",
+                fatal=True,
+            )
+            return
+        cause = entry[0]
+        if not confirmation.confirmed:
+            self._hold(
+                f"case {confirmation.sscc} failed the case camera ({cause}) but was not "
+                "pushed off the line",
+                fatal=True,
+            )
+            return
+        # the station row first (the fact), then the undone links: a restart rolls forward
+        self._cases_rejected.add(confirmation.sscc)
+        self._station_row(
+            "case_rejected",
+            confirmation.device,
+            "case",
+            None,
+            sscc=confirmation.sscc,
+            reason=f"case camera: {cause}",
+        )
+        if rows := packing.unpack_rejected_case(confirmation.sscc, _now()):
+            self.journal.write("aggregate", *rows)
+        self.result.cases_rejected += 1
+
+    def _restore_case_camera(self, station: list[dict[str, Any]]) -> None:
+        """After a restart: cases inspected, failed cases whose reject is unconfirmed (sent
+        again: idempotent per SSCC), labelled cases with no result yet (a new budget)."""
+        self._cases_rejected = {x["sscc"] for x in station if x["event"] == "case_rejected"}
+        for row in self.journal.history("case_inspect"):
+            self._case_inspected.add(row["sscc"])
+            self.result.cases_inspected += 1
+            if row["outcome"] == "fail" and row["sscc"] not in self._cases_rejected:
+                self._case_rejects[row["sscc"]] = (row["cause"], 0.0)
+        self.result.cases_rejected = len(self._cases_rejected)
+        done = self._case_inspected | self._cases_rejected
+        for row in station:
+            if row["event"] == "labelled" and row["level"] == "case" and row["sscc"] not in done:
+                self._cases_awaiting[row["sscc"]] = 0.0
+
+    def _duplicate(self, what: str) -> None:
+        """A device message delivered again: nothing new, counted and logged."""
+        self.result.duplicate_messages += 1
+        log.info("duplicate device message ignored: %s", what)
 
     async def _finish_stations(self) -> None:
         """Batch end with stations: wait until the units in transit reached the case packer,
@@ -839,23 +1074,35 @@ class LineBridge:
         await self._close_partial("case")
         await self._settle(lambda: not self._labels and packing.cases_off_pallet() == 0)
         await self._close_partial("pallet")
-        await self._settle(lambda: not self._labels and not self._diverts, quiet=False)
+        await self._settle(
+            lambda: (
+                not self._labels
+                and not self._diverts
+                and not self._cases_awaiting
+                and not self._case_rejects
+            ),
+            quiet=False,
+        )
 
     async def _settle(self, done: Callable[[], bool], quiet: bool = True) -> None:
         """Until ``done()``, or (``quiet``) the stations said nothing for the settle time;
         without ``quiet`` the print budget is the limit and running out of it holds."""
         settle = self.config.station_settle_ms / 1000
         limit = time.monotonic() + self.config.print_budget_ms / 1000
-        while not done():
+        while True:
             if self._failure is not None:
                 raise self._failure
+            if done():
+                return
             now = time.monotonic()
             if quiet and now - self._station_activity > settle:
                 return
             if not quiet and now > limit:
                 self._hold(
                     f"batch end: {len(self._labels)} labels not printed, "
-                    f"{len(self._diverts)} containers not diverted",
+                    f"{len(self._diverts)} containers not diverted, "
+                    f"{len(self._cases_awaiting)} cases not inspected, "
+                    f"{len(self._case_rejects)} case rejects not confirmed",
                     fatal=True,
                 )
             await asyncio.sleep(0.01)
@@ -915,6 +1162,18 @@ class LineBridge:
                     self._hold(
                         f"{level} label {sscc} not acknowledged within "
                         f"{self.config.print_budget_ms} ms",
+                        fatal=True,
+                    )
+            case_budget = self.config.case_inspect_budget_ms / 1000
+            for sscc, since in list(self._cases_awaiting.items()):
+                if since and now - since > case_budget:  # no case result: fail safe
+                    self._case_row(sscc, None, "timeout")
+                    self._reject_case(sscc, "timeout")
+            for sscc, (_, sent) in list(self._case_rejects.items()):
+                if sent and now - sent > reject_budget:
+                    self._hold(
+                        f"no reject confirmation for case {sscc} within "
+                        f"{self.config.reject_budget_ms} ms",
                         fatal=True,
                     )
             for (level, container), sent in list(self._diverts.items()):

@@ -66,6 +66,15 @@ def add_line_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sim.add_argument(
         "--stations", action="store_true", help="also case packer, palletizer, label printers"
     )
+    sim.add_argument(
+        "--case-camera", action="store_true", help="with --stations: a case camera too"
+    )
+    sim.add_argument(
+        "--labeler-protocol",
+        choices=["jsonl", "opcua"],
+        default="jsonl",
+        help="with --stations: the label printers' protocol",
+    )
     sim.add_argument("--case-size", type=int, default=20)
     sim.add_argument("--pallet-size", type=int, default=40)
     sim.set_defaults(func=_simulate)
@@ -190,6 +199,9 @@ def _simulate(args: argparse.Namespace) -> int:
         symbols=args.symbols,
         rate_per_min=args.rate,
         stations=args.stations,
+        case_camera=args.stations and args.case_camera,
+        case_labeler_protocol=args.labeler_protocol,
+        pallet_labeler_protocol=args.labeler_protocol,
         case_size=args.case_size,
         pallet_size=args.pallet_size,
     )
@@ -199,6 +211,7 @@ def _simulate(args: argparse.Namespace) -> int:
         print("Simulators running on 127.0.0.1 (Ctrl-C stops). Line file devices:")
         for kind, port in ports.items():
             driver = args.dialect if kind == "printer" else "jsonl"
+            driver = args.labeler_protocol if kind.endswith("_labeler") else driver
             print(f'[devices.{kind}]\ndriver = "{driver}"\nhost = "127.0.0.1"\nport = {port}\n')
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):

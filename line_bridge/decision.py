@@ -41,3 +41,18 @@ def decide(
     if grade_value is None or grade_value < grade_threshold:
         return Decision(False, "low_grade", decoded_serial)
     return Decision(True, None, decoded_serial)
+
+
+def decide_case(
+    sscc: str, decoded: str | None, readable: bool, grade_value: float | None, threshold: float
+) -> str | None:
+    """The case camera's verdict on a case label: None (pass) only if it read exactly
+    ``00<SSCC>`` at or above the grade; else the cause: ``unreadable``, ``wrong_data``
+    (another code: a label for another case), ``low_grade``."""
+    if decoded is None or not readable:
+        return "unreadable"
+    if decoded != f"00{sscc}":
+        return "wrong_data"
+    if grade_value is None or grade_value < threshold:
+        return "low_grade"
+    return None

@@ -28,9 +28,12 @@ port = 9102
 # Optional, all four or none: aggregation stations (else cases and pallets are filled
 # in software by count, line_bridge/aggregation.py)
 [devices.case_packer]         # jsonl
-[devices.case_labeler]        # jsonl
+[devices.case_labeler]        # jsonl | opcua
 [devices.palletizer]          # jsonl
-[devices.pallet_labeler]      # jsonl
+[devices.pallet_labeler]      # jsonl | opcua
+# Optional, with the stations: a case camera after the case labeler (second inspection
+# point: reads each case label, rejects a case whose label fails)
+[devices.case_camera]         # jsonl
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from line_bridge.bridge import LineConfig
 from line_bridge.devices.base import Camera, Printer, RejectGate
 from line_bridge.devices.jsonl import (
     JsonCamera,
+    JsonCaseCamera,
     JsonLabelPrinter,
     JsonPrinter,
     JsonRejectGate,
@@ -65,6 +69,8 @@ STATION_KINDS = {
     "palletizer": STATION_DRIVERS,
     "pallet_labeler": LABELER_DRIVERS,
 }
+CASE_CAMERA_DRIVERS: dict[str, Any] = {"jsonl": JsonCaseCamera}
+OPTIONAL_STATION_KINDS = {"case_camera": CASE_CAMERA_DRIVERS}  # with the four above only
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,8 @@ class LineFile:
         """The aggregation stations and label printers, None for software aggregation."""
         if self.stations is None:
             return None
-        built = {kind: _build(cfg, STATION_KINDS[kind]) for kind, cfg in self.stations.items()}
+        kinds = STATION_KINDS | OPTIONAL_STATION_KINDS
+        built = {kind: _build(cfg, kinds[kind]) for kind, cfg in self.stations.items()}
         return Stations(**built)
 
 
@@ -121,11 +128,12 @@ def _build(cfg: DeviceConfig, drivers: dict[str, Any]) -> Any:
 
 def _register_opcua() -> None:
     try:
-        from line_bridge.devices.opcua import OpcUaCamera, OpcUaRejectGate
+        from line_bridge.devices.opcua import OpcUaCamera, OpcUaLabelPrinter, OpcUaRejectGate
     except ImportError:  # pragma: no cover - the OPC UA adapter ships with the package
         return
     CAMERA_DRIVERS["opcua"] = OpcUaCamera
     GATE_DRIVERS["opcua"] = OpcUaRejectGate
+    LABELER_DRIVERS["opcua"] = OpcUaLabelPrinter
 
 
 def _device(data: dict[str, Any], kind: str, drivers: dict[str, Any]) -> DeviceConfig:
@@ -170,6 +178,8 @@ def parse_line_file(data: dict[str, Any]) -> LineFile:
         ("pallet_size", 1, 10_000),
         ("window", 1, 10_000),
         ("station_settle_ms", 1, 600_000),
+        ("case_inspect_budget_ms", 1, 600_000),
+        ("label_reprints", 0, 100),
     ):
         if key in line:
             value = line[key]
@@ -190,6 +200,13 @@ def parse_line_file(data: dict[str, Any]) -> LineFile:
             "devices", f"aggregation stations come all four or none: missing {missing}"
         )
     stations = {kind: _device(data, kind, STATION_KINDS[kind]) for kind in given} or None
+    for kind, drivers in OPTIONAL_STATION_KINDS.items():
+        if kind in data.get("devices", {}):
+            if stations is None:
+                raise ValidationError(
+                    f"devices.{kind}", "a case camera needs the aggregation stations"
+                )
+            stations[kind] = _device(data, kind, drivers)
     return LineFile(
         config,
         _device(data, "printer", PRINTER_DRIVERS),

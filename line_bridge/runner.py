@@ -38,6 +38,10 @@ class SimulatorOptions:
     case_size: int = 20  # the stations' container sizes
     pallet_size: int = 40
     travel_ms: float = 1200.0  # stations: camera → reject position (> decision budget)
+    case_camera: bool = False  # stations: a case camera after the case labeler
+    case_labeler_protocol: str = "jsonl"  # jsonl | opcua
+    pallet_labeler_protocol: str = "jsonl"
+    case_travel_ms: float = 300.0  # case camera → its reject arm
 
 
 @contextmanager
@@ -153,13 +157,41 @@ def _start_stations(
     def start(kind: str, name: str, *args: str) -> dict[str, int]:
         return stack.enter_context(_process([kind, *args, *seed], tmp, name))
 
-    ports["pallet_labeler"] = start("labeler", "pallet_labeler")["labeler"]
+    ports["pallet_labeler"] = start(
+        "labeler",
+        "pallet_labeler",
+        "--faults",
+        faults,
+        "--protocol",
+        options.pallet_labeler_protocol,
+    )["labeler"]
     palletizer = start(
         "palletizer", "palletizer", "--size", str(options.pallet_size), "--faults", faults
     )
     ports["palletizer"] = palletizer["palletizer"]
+    labelled_to = palletizer["conveyor"]
+    if options.case_camera:  # labeler → case camera → palletizer
+        case_camera = start(
+            "case_camera",
+            "case_camera",
+            "--downstream",
+            f"{HOST}:{palletizer['conveyor']}",
+            "--travel-ms",
+            str(options.case_travel_ms),
+            "--faults",
+            faults,
+        )
+        ports["case_camera"] = case_camera["case_camera"]
+        labelled_to = case_camera["conveyor"]
     ports["case_labeler"] = start(
-        "labeler", "case_labeler", "--downstream", f"{HOST}:{palletizer['conveyor']}"
+        "labeler",
+        "case_labeler",
+        "--downstream",
+        f"{HOST}:{labelled_to}",
+        "--protocol",
+        options.case_labeler_protocol,
+        "--faults",
+        faults,
     )["labeler"]
     packer = start(
         "case_packer", "case_packer", "--size", str(options.case_size), "--faults", faults
@@ -202,6 +234,11 @@ def run_simulated_batch(
         camera_protocol=line.camera.driver,
         gate_protocol=line.gate.driver,
         stations=line.stations is not None,
+        case_camera=line.stations is not None and "case_camera" in line.stations,
+        case_labeler_protocol=line.stations["case_labeler"].driver if line.stations else "jsonl",
+        pallet_labeler_protocol=(
+            line.stations["pallet_labeler"].driver if line.stations else "jsonl"
+        ),
         case_size=line.line.case_size,
         pallet_size=line.line.pallet_size,
         travel_ms=max(options.travel_ms, 2.0 * line.line.decision_budget_ms + 250),

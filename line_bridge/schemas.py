@@ -123,8 +123,27 @@ STATION_SCHEMA = pa.schema(
         pa.field("code", pa.string(), nullable=True),  # scan: the code read
         pa.field("count", pa.int64(), nullable=True),  # closed/refused: the station's count
         pa.field("sscc", pa.string(), nullable=True),  # closed, labelled: the parent's SSCC
-        pa.field("reason", pa.string(), nullable=True),  # refused: why
+        pa.field("reason", pa.string(), nullable=True),  # refused, label_failed: why
         pa.field("recorded_at", TS, nullable=False),
+    ]
+)
+
+# The second inspection point: the case camera's reading of each labelled case's SSCC
+# label, stored against the SSCC (a line without a case camera writes an empty file).
+CASE_INSPECT_SCHEMA = pa.schema(
+    [
+        pa.field("work_order_id", pa.string(), nullable=False),
+        pa.field("line_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string(), nullable=False),
+        pa.field("sscc", pa.string(), nullable=False),  # the case inspected (SSCC-18)
+        pa.field("decoded_payload", pa.string(), nullable=True),  # null = nothing decoded
+        pa.field("grade", pa.string(), nullable=True),  # ISO/IEC 15415 letter A-F
+        pa.field("grade_value", pa.float64(), nullable=True),
+        pa.field("readable", pa.bool_(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),  # 'pass' | 'fail'
+        pa.field("cause", pa.string(), nullable=True),  # CASE_INSPECT_CAUSES; null on pass
+        pa.field("inspected_at", TS, nullable=False),
+        pa.field("decision_latency_us", pa.int64(), nullable=False),
     ]
 )
 
@@ -136,6 +155,7 @@ STREAMS: dict[str, pa.Schema] = {
     "line_state": LINE_STATE_SCHEMA,
     "metrics": METRICS_SCHEMA,
     "station": STATION_SCHEMA,
+    "case_inspect": CASE_INSPECT_SCHEMA,
 }
 
 # Bridge bookkeeping journaled but never turned into Parquet: the print commands sent,
@@ -159,4 +179,10 @@ STATION_EVENTS = (
     "refused",  # the station closed a container the bridge refused (reason): diverted
     "diverted",  # the station confirmed the refused container left the line
     "labelled",  # the label printer printed the SSCC label of the container
+    "label_failed",  # the label printer could not print a good label (reason): reprinted
+    # while reprints are left, else the line holds
+    "case_rejected",  # the case camera pushed a failed case off the line (sscc, reason):
+    # its aggregation is undone (aggregate DELETE rows), its items loose for rework
 )
+
+CASE_INSPECT_CAUSES = ("unreadable", "wrong_data", "low_grade", "timeout")

@@ -62,6 +62,11 @@ FAULTS = (
     "missing_scan",
     "duplicate_scan",
     "reinserted_reject",
+    "bad_label",
+    "labeler_down",
+    "case_unreadable",
+    "case_low_grade",
+    "case_wrong_label",
 )
 
 
@@ -75,6 +80,11 @@ class FaultRates:
     missing_scan: float = 0.0  # aggregation stations
     duplicate_scan: float = 0.0
     reinserted_reject: float = 0.0  # gate, with stations
+    bad_label: float = 0.0  # label printers: the verifier cannot read the printed label
+    labeler_down: float = 0.0  # label printers: down (head open, out of labels) for a while
+    case_unreadable: float = 0.0  # case camera: the case label cannot be read
+    case_low_grade: float = 0.0  # case camera: the case label reads at grade D or F
+    case_wrong_label: float = 0.0  # case camera: the case carries another case's label
 
     @classmethod
     def spread(cls, total: float) -> FaultRates:
@@ -403,17 +413,39 @@ class GateSim(_Device):
             await writer.drain()
 
 
-class StationSim(_Device):
+class _Outbox:
+    """Messages of a device that reports on its own (stations, label printers): sent in
+    order to whichever bridge is connected, kept while none is. Delivery is at least
+    once: a message whose send failed is kept, though the killed bridge may have read it."""
+
+    def __init__(self) -> None:
+        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(encode(message))
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        while True:
+            data = await self.outbox.get()
+            try:
+                writer.write(data)
+                await writer.drain()
+            except ConnectionError:
+                self.outbox.put_nowait(data)  # kept for the next bridge (order may change)
+                return
+
+
+class StationSim(_Device, _Outbox):
     """A case packer or palletizer: scans what the conveyor brings into containers of
     ``size``; events are stored and forwarded to whichever bridge is connected."""
 
     def __init__(self, rates: FaultRates, seed: int | None, size: int) -> None:
-        super().__init__(rates, seed, 0)
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
         self.size = size
         self.container = 1
         self.children: list[str] = []
         self.closed: set[int] = set()  # closed, not diverted
-        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
@@ -443,9 +475,6 @@ class StationSim(_Device):
         self.container += 1
         self.children = []
 
-    def _emit(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(encode(message))
-
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sender = asyncio.create_task(self._send(writer))
         try:
@@ -466,38 +495,150 @@ class StationSim(_Device):
             sender.cancel()
             writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter) -> None:
-        while True:
-            data = await self.outbox.get()
-            try:
-                writer.write(data)
-                await writer.drain()
-            except ConnectionError:
-                self.outbox.put_nowait(data)  # kept for the next bridge (order may change)
-                return
 
+class LabelerSim(_Device, _Outbox):
+    """Prints SSCC labels and applies them; passes each labelled container on
+    (``--downstream``). A label command is idempotent per SSCC: one already printed is
+    acknowledged again (``"duplicate": true``) and nothing is printed. Faults:
+    ``bad_label`` (the printer's verifier cannot read the label: a ``nak`` with
+    ``"retry": true``, the label voided, the container waits for a new one) and
+    ``labeler_down`` (the printer goes down with the label in hand, unprinted: it drops
+    the connection and answers nothing for ``down_s``)."""
 
-class LabelerSim(_Device):
-    """Prints SSCC labels; passes each labelled container on (``--downstream``)."""
-
-    def __init__(self) -> None:
-        super().__init__(FaultRates(), None, 0)
+    def __init__(self, rates: FaultRates, seed: int | None, down_s: float = 0.3) -> None:
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
         self.downstream: asyncio.StreamWriter | None = None
+        self.printed: set[str] = set()
+        self.opcua_device: DeviceServer | None = None
+        self.down_s = down_s
+        self._down_until = 0.0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
+        loop = asyncio.get_running_loop()
+        if (down := self._down_until - loop.time()) > 0:
+            await asyncio.sleep(down)  # still down: the bridge's commands wait in the socket
+        sender = asyncio.create_task(self._send(writer))
+        try:
             while line := await reader.readline():
                 message = decode(line)
                 if message.get("cmd") != "label":
-                    writer.write(encode({"type": "nak", "reason": "unknown command"}))
+                    self._emit({"type": "nak", "reason": "unknown command"})
+                    continue
+                if await self._label(message):
+                    self._down_until = loop.time() + self.down_s
+                    break
+        except ConnectionError:
+            pass  # the bridge went away (or was killed): wait for it to come back
+        finally:
+            sender.cancel()
+            writer.close()
+
+    async def opcua(self, level: str, sscc: str, payload: str) -> None:
+        """OPC UA: a Labeler.Label call; the answer goes to the device's Acks ring."""
+        if await self._label({"level": level, "sscc": sscc, "payload": payload}):
+            assert self.opcua_device is not None  # down: the connection is dropped
+            self.opcua_device.drop_connections()
+
+    async def publish_to(self, device: DeviceServer) -> None:
+        """OPC UA: the answers, in order, into the Acks ring (kept while nobody reads)."""
+        while True:
+            await device.publish_label_ack(json.loads(await self.outbox.get()))
+
+    async def _label(self, message: dict[str, Any]) -> bool:
+        """Print one label; True when the printer went down instead."""
+        sscc = str(message["sscc"])
+        if sscc in self.printed:
+            self._emit({"type": "ack", "cmd": "label", "sscc": sscc, "duplicate": True})
+            return False
+        if self.hit(self.rates.labeler_down):
+            return True
+        if self.hit(self.rates.bad_label):
+            reason = "label verification failed: barcode unreadable; label voided"
+            nak = {"type": "nak", "cmd": "label", "sscc": sscc, "reason": reason, "retry": True}
+            self._emit(nak)
+            return False
+        self.printed.add(sscc)
+        if self.downstream is not None:  # the labelled case moves on
+            self.downstream.write(encode({"code": message["payload"], "sscc": sscc}))
+            await self.downstream.drain()
+        self._emit({"type": "ack", "cmd": "label", "sscc": sscc})
+        return False
+
+
+class CaseCameraSim(_Device, _Outbox):
+    """The case camera after the case labeler: reads each labelled case's label (tracked
+    by the SSCC the labeler applied), reports it, and holds the case for ``travel_s``
+    before passing it on to the palletizer; a case whose reject was commanded by then is
+    pushed off (confirmed), a reject commanded later is "not confirmed". ``reject`` is
+    idempotent per SSCC."""
+
+    def __init__(self, rates: FaultRates, seed: int | None, travel_s: float) -> None:
+        _Device.__init__(self, rates, seed, 0)
+        _Outbox.__init__(self)
+        self.travel = travel_s
+        self.downstream: asyncio.StreamWriter | None = None
+        self._commanded: set[str] = set()
+        self._fate: dict[str, bool] = {}  # SSCC → pushed off (True) or passed on (False)
+        self._previous: str | None = None
+
+    async def conveyor(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await reader.readline():
+            case = json.loads(line)
+            self._emit(self.inspect(case))
+            loop.call_later(self.travel, self._at_reject_arm, case)
+        writer.close()
+
+    def inspect(self, case: dict[str, Any]) -> dict[str, Any]:
+        sscc, decoded = str(case["sscc"]), str(case["code"])
+        grade = self.rng.choice("AAAABBC")
+        if self.hit(self.rates.case_wrong_label) and self._previous:
+            decoded = self._previous  # a label meant for the previous case
+        elif self.hit(self.rates.case_unreadable):
+            decoded, grade = "", "F"
+        elif self.hit(self.rates.case_low_grade):
+            grade = self.rng.choice("DF")
+        self._previous = str(case["code"])
+        return {
+            "type": "case_inspect",
+            "sscc": sscc,
+            "decoded": decoded or None,
+            "grade": grade,
+            "grade_value": GRADES[grade],
+            "readable": bool(decoded),
+        }
+
+    def _at_reject_arm(self, case: dict[str, Any]) -> None:
+        sscc = str(case["sscc"])
+        pushed = sscc in self._commanded
+        self._fate[sscc] = pushed
+        if pushed:
+            self._confirm(sscc)
+        elif self.downstream is not None:
+            self.downstream.write(encode({"code": case["code"]}))
+
+    def _confirm(self, sscc: str) -> None:
+        confirmed = self._fate[sscc]
+        self._emit({"type": "ack", "cmd": "reject", "sscc": sscc, "confirmed": confirmed})
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sender = asyncio.create_task(self._send(writer))
+        try:
+            while line := await reader.readline():
+                message = decode(line)
+                if message.get("cmd") != "reject":
+                    self._emit({"type": "nak", "reason": "unknown command"})
                     continue
                 sscc = str(message["sscc"])
-                if self.downstream is not None:  # the labelled case moves on
-                    self.downstream.write(encode({"code": message["payload"]}))
-                    await self.downstream.drain()
-                writer.write(encode({"type": "ack", "cmd": "label", "sscc": sscc}))
-                await writer.drain()
-        writer.close()
+                self._commanded.add(sscc)
+                if sscc in self._fate:  # at the arm already: pushed off, or gone on
+                    self._confirm(sscc)
+        except ConnectionError:
+            pass  # the bridge went away (or was killed): wait for it to come back
+        finally:
+            sender.cancel()
+            writer.close()
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
@@ -548,10 +689,21 @@ async def _serve(args: argparse.Namespace) -> None:
         station = StationSim(rates, args.seed, args.size)
         await listen("conveyor", station.conveyor, args.conveyor_port)
         await listen(args.device, station.handle, args.port)
+    elif args.device == "case_camera":
+        case_camera = CaseCameraSim(rates, args.seed, args.travel_ms / 1000)
+        case_camera.downstream = await _open_downstream(args.downstream)
+        await listen("conveyor", case_camera.conveyor, args.conveyor_port)
+        await listen("case_camera", case_camera.handle, args.port)
     elif args.device == "labeler":
-        labeler = LabelerSim()
+        labeler = LabelerSim(rates, args.seed, args.down_ms / 1000)
         labeler.downstream = await _open_downstream(args.downstream)
-        await listen("labeler", labeler.handle, args.port)
+        if args.protocol == "opcua":
+            opcua.append(await DeviceServer.start("127.0.0.1", args.port, on_label=labeler.opcua))
+            labeler.opcua_device = opcua[-1]
+            tasks.append(asyncio.create_task(labeler.publish_to(opcua[-1])))
+            ports["labeler"] = opcua[-1].port
+        else:
+            await listen("labeler", labeler.handle, args.port)
     else:
         gate = GateSim(
             rates, args.seed, args.disconnect_after, args.unconfirmed_reject_rate, args.travel_ms
@@ -590,7 +742,16 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Packaging-line device simulator (loopback)")
     parser.add_argument(
-        "device", choices=["printer", "camera", "gate", "case_packer", "palletizer", "labeler"]
+        "device",
+        choices=[
+            "printer",
+            "camera",
+            "gate",
+            "case_packer",
+            "palletizer",
+            "labeler",
+            "case_camera",
+        ],
     )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
@@ -601,7 +762,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dialect", choices=["jsonl", "textcmd"], default="jsonl")
     parser.add_argument(
-        "--protocol", choices=["jsonl", "opcua"], default="jsonl", help="camera, gate: protocol"
+        "--protocol",
+        choices=["jsonl", "opcua"],
+        default="jsonl",
+        help="camera, gate, labeler: protocol",
     )
     parser.add_argument("--faults", default="", help="e.g. misprint=0.003,camera_timeout=0.001")
     parser.add_argument("--seed", type=int, default=None)
@@ -613,8 +777,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--downstream", default="", help="camera, gate, labeler: HOST:PORT of the next conveyor"
     )
-    parser.add_argument("--travel-ms", type=float, default=0.0, help="gate: camera → gate time")
+    parser.add_argument(
+        "--travel-ms", type=float, default=0.0, help="gate, case camera: time to the reject arm"
+    )
     parser.add_argument("--size", type=int, default=20, help="station: children per container")
+    parser.add_argument(
+        "--down-ms", type=float, default=300.0, help="labeler: how long labeler_down lasts"
+    )
     asyncio.run(_serve(parser.parse_args(argv)))
 
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from line_bridge.aggregation import link_row
-from line_bridge.devices.base import AggregationStation, LabelPrinter
+from line_bridge.devices.base import AggregationStation, CaseCamera, LabelPrinter
 from serialtrace.errors import SerialtraceError, ValidationError
 from serialtrace.gs1.element_string import parse
 
@@ -37,9 +37,11 @@ class Stations:
     case_labeler: LabelPrinter
     palletizer: AggregationStation
     pallet_labeler: LabelPrinter
+    case_camera: CaseCamera | None = None  # optional second inspection point
 
-    def all(self) -> tuple[AggregationStation | LabelPrinter, ...]:
-        return (self.case_packer, self.case_labeler, self.palletizer, self.pallet_labeler)
+    def all(self) -> tuple[AggregationStation | LabelPrinter | CaseCamera, ...]:
+        devices = (self.case_packer, self.case_labeler, self.palletizer, self.pallet_labeler)
+        return devices + ((self.case_camera,) if self.case_camera else ())
 
     def station(self, level: str) -> AggregationStation:
         return self.case_packer if level == "case" else self.palletizer
@@ -72,6 +74,8 @@ class StationPacking:
     scanned: set[str] = field(default_factory=set)  # every code any station read
     open: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (level, no) → codes
     refused: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    done: set[tuple[str, int]] = field(default_factory=set)  # (level, no) closed or refused
+    cases_rejected: set[str] = field(default_factory=set)  # pushed off by the case camera
 
     @property
     def cases_closed(self) -> int:
@@ -102,6 +106,7 @@ class StationPacking:
         """Close ``container`` of the ``level`` station: its aggregation rows (the parent's
         SSCC is ``rows[0]['parent_sscc']``), [] for an empty container, or
         :class:`ContainerRefusedError` with the reason."""
+        self.done.add((level, container))
         codes = self.open.pop((level, container), [])
         distinct = list(dict.fromkeys(codes))  # one code read twice is one child
         try:
@@ -111,15 +116,21 @@ class StationPacking:
                 raise ContainerRefusedError(
                     f"{count} counted in the {level} but {len(distinct)} scanned"
                 )
-            size = self.case_size if level == "case" else self.pallet_size
+            size = self._size(level)
             if count > size:
                 raise ContainerRefusedError(f"{count} in the {level}, more than {size}")
             children = [self._item(c) if level == "case" else self._case(c) for c in distinct]
         except ContainerRefusedError:
             self.refused[level] += 1
             raise
-        parent = self.new_sscc(level)
-        full = count == size
+        return self._link(level, self.new_sscc(level), children, at, count == self._size(level))
+
+    def _size(self, level: str) -> int:
+        return self.case_size if level == "case" else self.pallet_size
+
+    def _link(
+        self, level: str, parent: str, children: list[str], at: datetime, full: bool
+    ) -> list[dict[str, Any]]:
         if level == "case":
             for serial in children:
                 self.item_case[serial] = parent
@@ -149,6 +160,8 @@ class StationPacking:
 
     def _case(self, code: str) -> str:
         sscc = code[2:] if code.startswith("00") and len(code) == 20 else None
+        if sscc is not None and sscc in self.cases_rejected:
+            raise ContainerRefusedError(f"case {sscc} was rejected by the case camera")
         if sscc is None or sscc not in self.case_pallet:
             raise ContainerRefusedError(
                 f"case {_describe(code)} is not a closed case of this batch"
@@ -158,10 +171,35 @@ class StationPacking:
             raise ContainerRefusedError(f"case {sscc} is already on pallet {pallet}")
         return sscc
 
-    def restore(self, aggregate: list[dict[str, Any]], station: list[dict[str, Any]]) -> None:
-        """Rebuild from the journal (``aggregate`` and ``station`` rows, in order)."""
+    def unpack_rejected_case(self, sscc: str, at: datetime) -> list[dict[str, Any]]:
+        """A case the case camera pushed off the line: DELETE rows for its items (loose,
+        for rework); the SSCC is retired (no palletizer may take the case)."""
+        self.cases_rejected.add(sscc)
+        items = sorted(serial for serial, case in self.item_case.items() if case == sscc)
+        for serial in items:
+            del self.item_case[serial]
+        self.case_pallet.pop(sscc, None)
+        return [
+            link_row(sscc, "case", "item", at, False, child_gtin=self.gtin, child_serial=s)
+            | {"action": "DELETE"}
+            for s in items
+        ]
+
+    def is_duplicate(self, level: str, container: int) -> bool:
+        """Whether ``container`` was closed or refused already: a station message about it
+        delivered again (stations deliver at least once, across bridge restarts)."""
+        return (level, container) in self.done
+
+    def restore(
+        self, aggregate: list[dict[str, Any]], station: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Rebuild from the journal (``aggregate`` and ``station`` rows, in order). Returns
+        the aggregation rows of containers whose ``closed`` row is journaled but whose
+        rows are not (the bridge died between the two writes): the caller journals them."""
+        aggregated: set[str] = set()
         for row in aggregate:  # ADD and DELETE (rework) replayed in journal order
             parent, add = row["parent_sscc"], row["action"] == "ADD"
+            aggregated.add(parent)
             if row["child_level"] == "item":
                 self.case_pallet.setdefault(parent, None)
                 if add:
@@ -174,13 +212,29 @@ class StationPacking:
                     self.case_pallet[row["child_sscc"]] = parent
                 elif self.case_pallet.get(row["child_sscc"]) == parent:
                     self.case_pallet[row["child_sscc"]] = None
+        missing: list[dict[str, Any]] = []
+        rejected: dict[str, datetime] = {}
         for row in station:
+            level = row["level"]
+            if row["event"] == "case_rejected":
+                rejected[row["sscc"]] = datetime.fromisoformat(row["recorded_at"])
             if row["event"] == "scan":
-                self.scan(row["level"], int(row["container"]), row["code"])
+                self.scan(level, int(row["container"]), row["code"])
             elif row["event"] in ("closed", "refused"):
-                self.open.pop((row["level"], int(row["container"])), None)
+                key = (level, int(row["container"]))
+                self.done.add(key)
+                codes = list(dict.fromkeys(self.open.pop(key, [])))
                 if row["event"] == "refused":
-                    self.refused[row["level"]] += 1
+                    self.refused[level] += 1
+                elif row["sscc"] and row["sscc"] not in aggregated:
+                    # checked when it closed; the rows never reached the journal
+                    children = [self.payloads[c] if level == "case" else c[2:] for c in codes]
+                    at = datetime.fromisoformat(row["recorded_at"])
+                    full = int(row["count"]) == self._size(level)
+                    missing += self._link(level, row["sscc"], children, at, full)
+        for sscc, at in rejected.items():  # DELETE rows not journaled yet: roll forward
+            missing += self.unpack_rejected_case(sscc, at)
+        return missing
 
 
 def _describe(code: str) -> str:

@@ -72,6 +72,7 @@ class LabelAck:
     sscc: str
     ok: bool
     reason: str | None = None
+    retry: bool = False  # not ok, but the label may be printed again (bad label voided)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +105,31 @@ class StationDiverted:
     container: int
 
 
+@dataclass(frozen=True, slots=True)
+class CaseInspection:
+    """The case camera's reading of a labelled case's SSCC label. ``sscc`` is the case the
+    line controller tracked to the camera (the label it applied), ``decoded`` what the
+    camera read from the label (None: nothing)."""
+
+    device: str
+    sscc: str
+    decoded: str | None
+    grade: str | None
+    grade_value: float | None
+    readable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRejectConfirmation:
+    device: str
+    sscc: str
+    confirmed: bool  # the case was pushed off the line before the palletizer
+
+
 DeviceEvent = (
     PrintAck
+    | CaseInspection
+    | CaseRejectConfirmation
     | InspectionResult
     | RejectConfirmation
     | DeviceState
@@ -158,3 +182,11 @@ class AggregationStation(Device, Protocol):
 
     def divert(self, container: int, reason: str) -> bool:
         """Take ``container`` off the line for rework (StationDiverted follows)."""
+
+
+class CaseCamera(Device, Protocol):
+    """A second inspection point after the case labeler: reports one CaseInspection per
+    labelled case, and pushes a case off the line on command (its reject arm)."""
+
+    def reject(self, sscc: str) -> bool:
+        """Command the reject of case ``sscc`` (False: link down); a confirmation follows."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from line_bridge.devices.base import (
+    CaseInspection,
+    CaseRejectConfirmation,
     InspectionResult,
     LabelAck,
     LabelJob,
@@ -103,7 +105,8 @@ class JsonLabelPrinter(_JsonDevice):
         m = decode(line)
         ok = m.get("type") == "ack"
         reason = None if ok else str(m.get("reason", m))
-        self._sink(LabelAck(self.name, str(m.get("sscc", "")), ok, reason))
+        retry = not ok and bool(m.get("retry"))
+        self._sink(LabelAck(self.name, str(m.get("sscc", "")), ok, reason, retry))
 
 
 class JsonStation(_JsonDevice):
@@ -131,3 +134,30 @@ class JsonStation(_JsonDevice):
             self._sink(StationDiverted(self.name, int(m["container"])))
         else:
             raise ProtocolError(f"not a station message: {m}")
+
+
+class JsonCaseCamera(_JsonDevice):
+    """driver = "jsonl" for a case camera (case label verification with a reject arm)."""
+
+    def reject(self, sscc: str) -> bool:
+        return self.link.send(encode({"cmd": "reject", "sscc": sscc}))
+
+    def _emit(self, line: bytes) -> None:
+        assert self._sink is not None
+        m = decode(line)
+        if m.get("type") == "case_inspect":
+            grade_value = m.get("grade_value")
+            self._sink(
+                CaseInspection(
+                    device=self.name,
+                    sscc=str(m["sscc"]),
+                    decoded=m.get("decoded"),
+                    grade=m.get("grade"),
+                    grade_value=None if grade_value is None else float(grade_value),
+                    readable=bool(m.get("readable")),
+                )
+            )
+        elif m.get("type") == "ack" and m.get("cmd") == "reject":
+            self._sink(CaseRejectConfirmation(self.name, str(m["sscc"]), bool(m["confirmed"])))
+        else:
+            raise ProtocolError(f"not a case camera message: {m}")

@@ -1,4 +1,5 @@
-"""OPC UA adapters (driver = "opcua") for the camera and the reject gate, with asyncua.
+"""OPC UA adapters (driver = "opcua") for the camera, the reject gate and the SSCC label
+printers, with asyncua.
 
 Both sides of a small information model live here: the adapters (OPC UA clients, used
 by the bridge) and :class:`DeviceServer` (the device side, used by the simulators and
@@ -17,6 +18,12 @@ Namespace ``urn:serialtrace:line``, string node ids::
       Gate.ConfirmationCount      UInt32  confirmations produced since the device started
       Gate.RingSize               UInt32
       Gate.Confirmations.<i>      String  {"n", "seq", "confirmed"}
+    Labeler                       Object  (a case or pallet label printer)
+      Labeler.Label(Level: String, Sscc: String, Payload: String)
+                                  Method  print and apply one label; idempotent per Sscc
+      Labeler.AckCount            UInt32  answers produced since the device started
+      Labeler.RingSize            UInt32
+      Labeler.Acks.<i>            String  {"n", "sscc", "ok", "reason", "retry"}
 
 Why a counter and a ring rather than one ``LastResult`` variable: a data-change
 subscription reports a variable's *latest* value, so two results in one sampling or
@@ -51,6 +58,8 @@ from line_bridge.devices.base import (
     DeviceState,
     EventSink,
     InspectionResult,
+    LabelAck,
+    LabelJob,
     RejectConfirmation,
 )
 from line_bridge.devices.tcp import CONNECT_TIMEOUT_S, DeviceUnreachableError
@@ -87,6 +96,7 @@ class Ring:
 
 CAMERA_RING = Ring("ResultCount", "Results")
 GATE_RING = Ring("ConfirmationCount", "Confirmations")
+LABELER_RING = Ring("AckCount", "Acks")
 
 
 def _node_id(identifier: str, ns: int) -> NodeId:
@@ -367,73 +377,124 @@ class OpcUaCamera(_OpcUaDevice):
         )
 
 
-class OpcUaRejectGate(_OpcUaDevice):
-    """driver = "opcua" for a reject gate: ``reject(seq)`` calls ``Gate.Reject(seq)``."""
-
-    ring = GATE_RING
-    default_object = "Gate"
+class _CommandingDevice(_OpcUaDevice):
+    """A device the bridge commands through an OPC UA method: each command is a method
+    call in its own task; one cut off by a connection loss is called again after the
+    reconnect (the device's method is idempotent, so a call that did arrive does no harm);
+    one the device refuses with a bad status is reported through ``_refused``."""
 
     def __init__(self, name: str, host: str, port: int, **options: Any) -> None:
         super().__init__(name, host, port, **options)
         self._calls: set[asyncio.Task[None]] = set()
-        self._retry: list[int] = []  # calls cut off by a connection loss
+        self._retry: list[tuple[str, tuple[Any, ...], str]] = []  # cut off by a loss
 
-    def reject(self, seq: int) -> bool:
+    def _command(self, method: str, arguments: tuple[Any, ...], what: str) -> bool:
+        """Call ``<object>.<method>(*arguments)`` (UA Variants); False if the link is down."""
         client = self._client
         if not self.up or client is None:
             return False
-        task = asyncio.create_task(self._call(client, seq))
+        task = asyncio.create_task(self._call(client, method, arguments, what))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
         return True
 
-    async def _call(self, client: Client, seq: int) -> None:
-        from asyncua import ua
+    async def _call(
+        self, client: Client, method: str, arguments: tuple[Any, ...], what: str
+    ) -> None:
         from asyncua.ua.status_codes import StatusCodes
         from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
         obj = self.object_id
-        gate = client.get_node(_node_id(obj, self._ns))
-        method = _node_id(f"{obj}.Reject", self._ns)
+        node = client.get_node(_node_id(obj, self._ns))
         try:
-            await gate.call_method(method, ua.Variant(seq, ua.VariantType.UInt32))
+            await node.call_method(_node_id(f"{obj}.{method}", self._ns), *arguments)
             return
         except UaStatusCodeError as exc:
             gone = {getattr(StatusCodes, name, None) for name in _SESSION_GONE}
-            if exc.code not in gone:  # the gate refused the command: the unit is not out
-                log.error("%s refused to reject unit %d: %s", self.name, seq, exc)
+            if exc.code not in gone:  # the device refused the command
+                log.error("%s refused %s: %s", self.name, what, exc)
                 if self._sink is not None and client is self._client:
-                    self._sink(RejectConfirmation(self.name, seq, False))
+                    self._refused(arguments, str(exc))
                 return
             error: Exception = exc
         except (OSError, TimeoutError, UaError) as exc:
             error = exc
-        # cut off by a connection loss: called again after the reconnect (Reject is
-        # idempotent per seq, so a call that did reach the gate does no harm)
-        log.warning("%s: reject of unit %d interrupted: %r", self.name, seq, error)
+        log.warning("%s: %s interrupted: %r", self.name, what, error)
         if self.up and self._client is not client:  # reconnected meanwhile: call again now
-            self.reject(seq)
+            self._command(method, arguments, what)
         else:
-            self._retry.append(seq)
+            self._retry.append((method, arguments, what))
+
+    def _refused(self, arguments: tuple[Any, ...], reason: str) -> None:
+        raise NotImplementedError
 
     def _reconnected(self) -> None:
         retry, self._retry = self._retry, []
-        for seq in retry:
-            if not self.reject(seq):
-                self._retry.append(seq)
+        for method, arguments, what in retry:
+            if not self._command(method, arguments, what):
+                self._retry.append((method, arguments, what))
 
     async def close(self) -> None:
         for task in list(self._calls):
             task.cancel()
         await super().close()
 
+
+class OpcUaRejectGate(_CommandingDevice):
+    """driver = "opcua" for a reject gate: ``reject(seq)`` calls ``Gate.Reject(seq)``."""
+
+    ring = GATE_RING
+    default_object = "Gate"
+
+    def reject(self, seq: int) -> bool:
+        from asyncua import ua
+
+        return self._command(
+            "Reject", (ua.Variant(seq, ua.VariantType.UInt32),), f"the reject of unit {seq}"
+        )
+
+    def _refused(self, arguments: tuple[Any, ...], reason: str) -> None:
+        assert self._sink is not None  # the unit is not out: an unconfirmed reject
+        self._sink(RejectConfirmation(self.name, int(arguments[0].Value), False))
+
     def _emit(self, entry: dict[str, Any]) -> None:
         assert self._sink is not None
         self._sink(RejectConfirmation(self.name, int(entry["seq"]), bool(entry["confirmed"])))
 
 
+class OpcUaLabelPrinter(_CommandingDevice):
+    """driver = "opcua" for a case or pallet label printer: ``label(job)`` calls
+    ``Labeler.Label(Level, Sscc, Payload)``; answers come through the ``Acks`` ring."""
+
+    ring = LABELER_RING
+    default_object = "Labeler"
+
+    def label(self, job: LabelJob) -> bool:
+        from asyncua import ua
+
+        text = ua.VariantType.String
+        arguments = (
+            ua.Variant(job.level, text),
+            ua.Variant(job.sscc, text),
+            ua.Variant(job.payload, text),
+        )
+        return self._command("Label", arguments, f"the label {job.sscc}")
+
+    def _refused(self, arguments: tuple[Any, ...], reason: str) -> None:
+        assert self._sink is not None
+        self._sink(LabelAck(self.name, str(arguments[1].Value), False, reason))
+
+    def _emit(self, entry: dict[str, Any]) -> None:
+        assert self._sink is not None
+        ok = bool(entry.get("ok"))
+        reason = None if ok else str(entry.get("reason", entry))
+        retry = not ok and bool(entry.get("retry"))
+        self._sink(LabelAck(self.name, str(entry["sscc"]), ok, reason, retry))
+
+
 # -- the device side ------------------------------------------------------------------------
 RejectHandler = Callable[[int], Awaitable[None]]
+LabelHandler = Callable[[str, str, str], Awaitable[None]]  # level, SSCC, payload
 
 
 class RingWriter:
@@ -466,6 +527,7 @@ class DeviceServer:
         self.server = server
         self.results: RingWriter | None = None
         self.confirmations: RingWriter | None = None
+        self.label_acks: RingWriter | None = None
 
     @classmethod
     async def start(
@@ -475,12 +537,15 @@ class DeviceServer:
         *,
         camera: bool = False,
         on_reject: RejectHandler | None = None,
+        on_label: LabelHandler | None = None,
         ring_size: int = RING_SIZE,
         endpoint_path: str = DEFAULT_ENDPOINT_PATH,
         namespace: str = NAMESPACE_URI,
     ) -> DeviceServer:
         """Serve the Camera object if ``camera``, the Gate object if ``on_reject`` is given
-        (called with the seq of every new ``Gate.Reject`` call)."""
+        (called with the seq of every new ``Gate.Reject`` call), the Labeler object if
+        ``on_label`` is given (called with every ``Labeler.Label`` call; the label printer
+        itself is idempotent per SSCC)."""
         from asyncua import ua
         from asyncua.server.server import Server
         from asyncua.ua.object_ids import ObjectIds
@@ -516,6 +581,30 @@ class DeviceServer:
             )
             await gate.add_method(
                 _node_id("Gate.Reject", ns), ua.QualifiedName("Reject", ns), reject, [argument], []
+            )
+        if on_label is not None:
+            labeler = await device._add_object("Labeler", ns, LABELER_RING, ring_size)
+            device.label_acks = RingWriter(server, "Labeler", ns, LABELER_RING, ring_size)
+
+            async def label(parent: Any, level: Any, sscc: Any, payload: Any) -> list[Any]:
+                await on_label(str(level.Value), str(sscc.Value), str(payload.Value))
+                return []
+
+            arguments = [
+                ua.Argument(
+                    Name=name,
+                    DataType=ua.NodeId(ua.Int32(ObjectIds.String)),
+                    ValueRank=-1,
+                    Description=ua.LocalizedText(text),
+                )
+                for name, text in (
+                    ("Level", "case or pallet"),
+                    ("Sscc", "the SSCC-18 of the container"),
+                    ("Payload", "the element string of the label's barcode, 00<SSCC>"),
+                )
+            ]
+            await labeler.add_method(
+                _node_id("Labeler.Label", ns), ua.QualifiedName("Label", ns), label, arguments, []
             )
         await server.start()
         return device
@@ -559,6 +648,13 @@ class DeviceServer:
     async def publish_confirmation(self, seq: int, confirmed: bool) -> None:
         assert self.confirmations is not None
         await self.confirmations.append({"seq": seq, "confirmed": confirmed})
+
+    async def publish_label_ack(self, entry: dict[str, Any]) -> None:
+        assert self.label_acks is not None
+        await self.label_acks.append(
+            {k: entry.get(k) for k in ("sscc", "reason")}
+            | {"ok": entry.get("type") == "ack", "retry": bool(entry.get("retry"))}
+        )
 
     def drop_connections(self) -> None:
         """Close every client connection (the server keeps listening): a network fault."""

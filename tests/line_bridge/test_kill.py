@@ -71,7 +71,10 @@ def kill_repeatedly_then_finish(
         bridge = _bridge(home, line)
         deadline = time.monotonic() + 60
         while (commands.stat().st_size if commands.exists() else 0) == before:
-            assert bridge.poll() is None and time.monotonic() < deadline
+            if bridge.poll() is not None:  # it stopped on its own: say why
+                _, err = bridge.communicate()
+                raise AssertionError(f"bridge exited {bridge.returncode}: {err.decode()}")
+            assert time.monotonic() < deadline, "the bridge printed nothing within 60 s"
             time.sleep(0.01)
         time.sleep(rng.uniform(*pause))
         if bridge.poll() is not None:

@@ -22,7 +22,16 @@ from serialtrace.errors import ValidationError
 from tests.line_bridge.conftest import GTIN, batch, sscc
 
 AT = datetime(2026, 11, 25, tzinfo=UTC)
-STREAMS = ("print", "inspect", "reject", "aggregate", "line_state", "metrics", "station")
+STREAMS = (
+    "print",
+    "inspect",
+    "reject",
+    "aggregate",
+    "line_state",
+    "metrics",
+    "station",
+    "case_inspect",
+)
 
 
 def station_line(**line: Any) -> LineFile:
