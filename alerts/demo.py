@@ -60,25 +60,49 @@ def ensure_demo_users(users: UserStore) -> None:
         )
 
 
-def demo_alerts(home: Home, cfg: DemoConfig, say: Callable[[str], None]) -> AlertDemoResult:
+def demo_alerts(
+    home: Home,
+    cfg: DemoConfig,
+    say: Callable[[str], None],
+    logged_serial: str | None = None,
+) -> AlertDemoResult:
+    """The alert demo. With ``logged_serial``, the alert comes from the verification query
+    log (the answer the demo's responder gave for that never-issued serial); without, from
+    a verification outcome made up here."""
     users = UserStore(home.users_db)
     ensure_demo_users(users)
     store = store_for(home)
-    # a serial of the demo's format that the ledger never issued: 12 digits starting 0000
-    # (randomized pools draw from the whole range; the warehouse check below proves it)
-    serial = "0000" + "".join(secrets.choice("0123456789") for _ in range(8))
-    _check_never_issued(home, cfg.product.gtin, serial)
-    outcome = VerificationOutcome(
-        query_id=f"demo-{secrets.token_hex(8)}",
-        at=datetime.now(UTC),
-        requestor_gln=DEMO_REQUESTOR_GLN,
-        gtin=cfg.product.gtin,
-        serial=serial,
-        lot=cfg.lot.lot,
-        expiry=cfg.lot.expiry,
-        verified=False,
-        reason_code="No_match_GTIN_Serial",
-    )
+    if logged_serial is not None:
+        from alerts.verification_source import outcomes_from_query_log
+
+        logged = [
+            o
+            for o in outcomes_from_query_log(home)
+            if o.gtin == cfg.product.gtin and o.serial == logged_serial
+        ]
+        if not logged:
+            raise SerialtraceError(
+                f"demo: the verification log holds no not-verified answer for {logged_serial}"
+            )
+        outcome = logged[-1]
+        serial = outcome.serial
+        _check_never_issued(home, cfg.product.gtin, serial)
+    else:
+        # a serial of the demo's format that the ledger never issued: 12 digits from 0000
+        # (randomized pools draw from the whole range; the warehouse check below proves it)
+        serial = "0000" + "".join(secrets.choice("0123456789") for _ in range(8))
+        _check_never_issued(home, cfg.product.gtin, serial)
+        outcome = VerificationOutcome(
+            query_id=f"demo-{secrets.token_hex(8)}",
+            at=datetime.now(UTC),
+            requestor_gln=DEMO_REQUESTOR_GLN,
+            gtin=cfg.product.gtin,
+            serial=serial,
+            lot=cfg.lot.lot,
+            expiry=cfg.lot.expiry,
+            verified=False,
+            reason_code="No_match_GTIN_Serial",
+        )
     case = on_verification(home, outcome)
     if case is None:
         raise SerialtraceError("demo: a not-found verification did not open a case")

@@ -1,9 +1,11 @@
-"""Dagster: the alerts job (line-anomaly alerts, then escalations) and its schedule.
+"""Dagster: the alerts job (line-anomaly and verification alerts, then escalations).
 
-Every 15 minutes: raise alerts for new line anomalies in the raw line zone (idempotent),
-then fire the escalation rules that are due (alerts/escalation.py). Notification channels
-come from the environment (SERIALTRACE_ALERTS_SMTP, SERIALTRACE_ALERTS_WEBHOOK); a send that
-fails fails the run (visible in the Dagster UI) and is retried on the next tick.
+Every 15 minutes: raise alerts for new line anomalies in the raw line zone and for
+verification answers that were not verified or flagged suspect (the query log; both
+idempotent), then fire the escalation rules that are due (alerts/escalation.py).
+Notification channels come from the environment (SERIALTRACE_ALERTS_SMTP,
+SERIALTRACE_ALERTS_WEBHOOK); a send that fails fails the run (visible in the Dagster UI)
+and is retried on the next tick.
 """
 
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from dagster import (
 from alerts.escalation import DEFAULT_RULES, notifiers_from_env, rules_from_json, run_escalations
 from alerts.service import raise_all, store_for
 from alerts.sources import line_anomalies
+from alerts.verification_source import raise_from_query_log
 from serialtrace.settings import Home
 from serialtrace.users import UserStore
 
@@ -55,7 +58,17 @@ def raise_line_anomaly_alerts(context: OpExecutionContext, alerts: AlertsResourc
 
 
 @op
-def escalate_alerts(context: OpExecutionContext, alerts: AlertsResource, _new: int) -> int:
+def raise_verification_alerts(context: OpExecutionContext, alerts: AlertsResource) -> int:
+    """Alerts for verification answers that were not verified or flagged suspect."""
+    cases = raise_from_query_log(alerts.the_home(), clock=alerts.now)
+    context.log.info(f"{len(cases)} verification answer(s) with a case")
+    return len(cases)
+
+
+@op
+def escalate_alerts(
+    context: OpExecutionContext, alerts: AlertsResource, _new: int, _verification: int
+) -> int:
     """Fire every escalation rule that is due."""
     home = alerts.the_home()
     rules = (
@@ -74,9 +87,9 @@ def escalate_alerts(context: OpExecutionContext, alerts: AlertsResource, _new: i
     return len(run.sent)
 
 
-@job(description="Line-anomaly alerts, then due escalations (alerts/)")
+@job(description="Line-anomaly and verification alerts, then due escalations (alerts/)")
 def alerts_job() -> None:
-    escalate_alerts(raise_line_anomaly_alerts())
+    escalate_alerts(raise_line_anomaly_alerts(), raise_verification_alerts())
 
 
 alerts_schedule = ScheduleDefinition(

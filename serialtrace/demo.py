@@ -172,12 +172,12 @@ def run_demo(
     say("[5/8] verification: the responder answers a demo serial and a never-issued one")
     from verification.demo import demo_verification
 
-    demo_verification(home, cfg, say, work_order_id)
+    verified = demo_verification(home, cfg, say, work_order_id)
     lap("verification")
     from alerts.demo import demo_alerts
 
-    say("[6/8] suspect product alert: a verification of a serial that was never issued")
-    demo_alerts(home, cfg, say)
+    say("[6/8] suspect product alert from that not-verified answer: quarantine, sign, close")
+    demo_alerts(home, cfg, say, logged_serial=verified.never_issued.serial)
     lap("alerts")
     say("[7/8] delivering the EPCIS document to the demo SFTP and AS2 partners")
     from partners.demo import demo_partners, refresh_scorecard
