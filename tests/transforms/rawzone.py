@@ -88,12 +88,12 @@ class RawZone:
         bridge does.
         """
         for table, schema in MASTERDATA_TABLES.items():
-            _write(
+            write_rows(
                 root / "masterdata" / table / "part-00000.parquet", self.masterdata[table], schema
             )
         for work_order_id, rows in self.allocations.items():
             folder = root / "serials" / "allocations" / f"work_order={work_order_id}"
-            _write(folder / "part-00000.parquet", rows, ALLOCATION_SCHEMA)
+            write_rows(folder / "part-00000.parquet", rows, ALLOCATION_SCHEMA)
         work_orders = set(self.work_order_ids()) | {
             wo for streams in self.line.values() for wo in streams
         }
@@ -101,14 +101,15 @@ class RawZone:
             for work_order_id in sorted(work_orders):
                 rows = self.line[stream].get(work_order_id, [])
                 folder = root / "line" / stream / f"work_order={work_order_id}"
-                _write(folder / "part-00000.parquet", rows, schema)
+                write_rows(folder / "part-00000.parquet", rows, schema)
         if self.lifecycle:
             path = root / "lifecycle" / "events" / "part-00000.parquet"
-            _write(path, self.lifecycle, LIFECYCLE_EVENT_SCHEMA)
+            write_rows(path, self.lifecycle, LIFECYCLE_EVENT_SCHEMA)
         return root
 
 
-def _write(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
+def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
+    """One Parquet part file of ``rows`` (folders created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([dict(row) for row in rows], schema=schema)
     pq.write_table(table, path)
