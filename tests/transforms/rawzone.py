@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
+from serialtrace.gs1.checkdigit import check_digit
+from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.lifecycle.schema import LIFECYCLE_EVENT_SCHEMA
 
 Row = dict[str, Any]
@@ -37,16 +38,8 @@ Row = dict[str, Any]
 LOADED_AT = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 
 
-def gs1_check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit of ``digits`` (the key without its check digit)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
-
-
 def with_check_digit(digits: str) -> str:
-    return digits + gs1_check_digit(digits)
+    return digits + check_digit(digits)
 
 
 def sscc(company_prefix: str, serial_reference: int, extension: str = "0") -> str:
@@ -109,10 +102,9 @@ class RawZone:
 
 
 def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
-    """One Parquet part file of ``rows`` (folders created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([dict(row) for row in rows], schema=schema)
-    pq.write_table(table, path)
+    """One Parquet part file of ``rows``, through the writer the production stages use
+    (exact schema, atomic rename)."""
+    write_atomic(path, rows_to_table(list(rows), schema))
 
 
 @dataclass(frozen=True)
