@@ -6,15 +6,15 @@ with
 links as (
 
     select * from {{ ref('int_aggregation_links_current') }}
-
-),
-
--- incremental build: the children of the changed work orders, wherever else they are
-children_under_test as (
-
-    select child_key
-    from links
-    where {{ changed_batch_predicate('work_order_id') }}
+    {%- if batches_under_test() is not none %}
+    -- incremental build: every link of the children that occur in a changed work
+    -- order, wherever else they are
+    where child_key in (
+        select child_key
+        from {{ ref('int_aggregation_links_current') }}
+        where {{ changed_batch_predicate('work_order_id') }}
+    )
+    {%- endif %}
 
 )
 
@@ -25,6 +25,5 @@ select
     max(parent_sscc) as last_parent_sscc
 
 from links
-where child_key in (select child_key from children_under_test)
 group by child_key
 having count(*) > 1
