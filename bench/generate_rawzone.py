@@ -52,6 +52,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES  # noqa: E402
 from line_bridge.schemas import STREAMS  # noqa: E402
+from serialtrace.gs1.checkdigit import check_digit  # noqa: E402
 from serialtrace.lifecycle.schema import LIFECYCLE_EVENT_SCHEMA  # noqa: E402
 
 COMPANY_PREFIX = "0614141"
@@ -77,11 +78,6 @@ SERIAL_ALPHABET = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRSTUVWX", dtype=np.ui
 SERIAL_LENGTH = 10  # 50 bits, enough for the 48-bit scrambled index
 SSCC_STRIDE = 1_000_000  # serial references per batch (cases + pallets)
 STRING = pa.string()
-
-
-def check_digit(digits: str) -> str:
-    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
 
 
 def with_check_digit(digits: str) -> str:

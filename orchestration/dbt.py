@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import PROJECT_ROOT, Home
@@ -54,8 +60,15 @@ def prepare_manifest(home: Home) -> Path:
     return manifest
 
 
+# every dbt data test is an asset check of the model it tests: generic tests through
+# their model, the singular invariants (transforms/tests/) through `meta.dagster.ref`
+# in transforms/tests/_invariants.yml. A failing test is a failed check, and dbt's
+# non-zero exit fails the step and the run.
+translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
 def build_dbt_assets(manifest: Path) -> Any:
-    @dbt_assets(manifest=manifest, project=dbt_project)
+    @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator)
     def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         """Every dbt model and test of transforms/ (staging, intermediate, marts)."""
         yield from dbt.cli(["build"], context=context).stream()

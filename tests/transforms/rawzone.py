@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
+from serialtrace.gs1.checkdigit import check_digit
+from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.lifecycle.schema import LIFECYCLE_EVENT_SCHEMA
 
 Row = dict[str, Any]
@@ -37,16 +38,8 @@ Row = dict[str, Any]
 LOADED_AT = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 
 
-def gs1_check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit of ``digits`` (the key without its check digit)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
-
-
 def with_check_digit(digits: str) -> str:
-    return digits + gs1_check_digit(digits)
+    return digits + check_digit(digits)
 
 
 def sscc(company_prefix: str, serial_reference: int, extension: str = "0") -> str:
@@ -88,12 +81,12 @@ class RawZone:
         bridge does.
         """
         for table, schema in MASTERDATA_TABLES.items():
-            _write(
+            write_rows(
                 root / "masterdata" / table / "part-00000.parquet", self.masterdata[table], schema
             )
         for work_order_id, rows in self.allocations.items():
             folder = root / "serials" / "allocations" / f"work_order={work_order_id}"
-            _write(folder / "part-00000.parquet", rows, ALLOCATION_SCHEMA)
+            write_rows(folder / "part-00000.parquet", rows, ALLOCATION_SCHEMA)
         work_orders = set(self.work_order_ids()) | {
             wo for streams in self.line.values() for wo in streams
         }
@@ -101,17 +94,17 @@ class RawZone:
             for work_order_id in sorted(work_orders):
                 rows = self.line[stream].get(work_order_id, [])
                 folder = root / "line" / stream / f"work_order={work_order_id}"
-                _write(folder / "part-00000.parquet", rows, schema)
+                write_rows(folder / "part-00000.parquet", rows, schema)
         if self.lifecycle:
             path = root / "lifecycle" / "events" / "part-00000.parquet"
-            _write(path, self.lifecycle, LIFECYCLE_EVENT_SCHEMA)
+            write_rows(path, self.lifecycle, LIFECYCLE_EVENT_SCHEMA)
         return root
 
 
-def _write(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([dict(row) for row in rows], schema=schema)
-    pq.write_table(table, path)
+def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
+    """One Parquet part file of ``rows``, through the writer the production stages use
+    (exact schema, atomic rename)."""
+    write_atomic(path, rows_to_table(list(rows), schema))
 
 
 @dataclass(frozen=True)

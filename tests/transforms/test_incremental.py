@@ -4,11 +4,19 @@ table by table."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 from conftest import IncrementalBuilds
+from dbt_harness import run_dbt
 from incremental import DESTROYED_CASE
+from rawzone import item_link, write_rows
+
+from line_bridge.schemas import STREAMS
+
+AGGREGATE = STREAMS["aggregate"]
 
 # columns that tell when or how the build ran, not what the data says
 RUN_COLUMNS = {"built_at", "built_fingerprint", "is_changed"}
@@ -96,3 +104,31 @@ def test_late_lifecycle_events_change_old_batch(incremental_builds: IncrementalB
         f"select count(*) from serial_lifecycle where case_sscc = '{case}' "
         "and status = 'decommissioned' and line_status = 'aggregated'",
     ) == [(10,)]
+
+
+def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
+    incremental_builds: IncrementalBuilds, tmp_path: Path
+) -> None:
+    """An incremental build tests only the changed batches, yet a new part file of
+    WO-1002 that packs an item still in a WO-1001 case (WO-1001 unchanged) fails it: the
+    uniqueness and two-parents checks look at every row sharing a key with the new ones."""
+    raw = tmp_path / "raw"
+    shutil.copytree(incremental_builds.raw_dir, raw)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(incremental_builds.incremental, warehouse)
+    demo = incremental_builds.demo
+    wo1, wo2 = demo.wo1, demo.wo2
+    serial = wo1.case_items[wo1.cases[4]][0]  # in WO-1001's case 5, untouched by rework
+    row = item_link(wo1, wo2.cases[3], serial, wo2.ended_at + timedelta(minutes=1))
+    row.update(work_order_id="WO-1002", line_id=wo2.spec.line_id, parent_full=False)
+    write_rows(raw / "line/aggregate/work_order=WO-1002/part-00001.parquet", [row], AGGREGATE)
+
+    run = run_dbt(["build"], raw_dir=raw, warehouse=warehouse, work_dir=tmp_path)
+
+    assert not run.success
+    assert {
+        "assert_no_child_in_two_parents",
+        "unique_int_aggregation_links_current_child_key",
+    } <= run.failed()
+    compiled = next(run.target_dir.rglob("assert_no_child_in_two_parents.sql")).read_text()
+    assert "work_order_id in ('WO-1002')" in compiled  # only the changed batch was in scope

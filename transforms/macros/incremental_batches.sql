@@ -54,6 +54,16 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_changed_batches() }}"
+        pre_hook="{{ delete_changed_batches() }}",
+        meta={'batch_column': 'work_order_id'}
     ) }}
+{% endmacro %}
+
+{#-
+    The line-stream and allocation staging models: views over the raw Parquet (no copy;
+    the incremental models read them with their batch filter, which DuckDB pushes down
+    to the Parquet scan). Every row belongs to one work order (test scope, test_scope.sql).
+-#}
+{% macro batch_view_config() %}
+    {{ config(materialized='view', meta={'batch_column': 'work_order_id'}) }}
 {% endmacro %}

@@ -1,10 +1,12 @@
 -- Invariant: only printed units that passed inspection are packed (no unprinted,
 -- uninspected or rejected serial, and no serial unknown to the line, inside a case).
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 hierarchy as (
 
     select * from {{ ref('aggregation_hierarchy') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 

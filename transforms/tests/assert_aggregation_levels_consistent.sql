@@ -1,10 +1,12 @@
 -- Invariant: items go into cases (identified by GTIN + serial), cases into pallets
 -- (identified by SSCC); nothing else.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 aggregations as (
 
     select * from {{ ref('stg_line__aggregations') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 )
 

@@ -1,16 +1,23 @@
 -- Invariant: the item_count of every case (and pallet) equals the number of items the
 -- hierarchy places in it.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 containers as (
 
     select * from {{ ref('containers') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
 hierarchy as (
 
     select * from {{ ref('aggregation_hierarchy') }}
+    {%- if batches_under_test() is not none %}
+    -- the items of the containers under test, whichever batch packed them
+    where case_sscc in (select sscc from containers)
+        or pallet_sscc in (select sscc from containers)
+    {%- endif %}
 
 ),
 

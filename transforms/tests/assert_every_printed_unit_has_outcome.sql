@@ -1,22 +1,26 @@
 -- Invariant: the camera gave every printed unit a verdict ('pass' or 'fail'), for the
 -- serial that was printed. Returns printed units without one.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 units as (
 
     select * from {{ ref('int_units_inspected') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
 inspections as (
 
     select * from {{ ref('stg_line__inspections') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
 prints as (
 
     select * from {{ ref('stg_line__prints') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 )
 

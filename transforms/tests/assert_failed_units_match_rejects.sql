@@ -1,16 +1,19 @@
 -- Invariant: every failed unit has a reject record with the camera's cause, and every
 -- reject record belongs to a failed unit.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 units as (
 
     select * from {{ ref('int_units_inspected') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
 rejects as (
 
     select * from {{ ref('stg_line__rejects') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 )
 

@@ -1,10 +1,20 @@
 -- Invariant: after applying ADD/DELETE in time order, no serial (or case) sits in two
 -- parents at once. Returns every child with more than one current parent.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 links as (
 
     select * from {{ ref('int_aggregation_links_current') }}
+    {%- if batches_under_test() is not none %}
+    -- incremental build: every link of the children that occur in a changed work
+    -- order, wherever else they are
+    where child_key in (
+        select child_key
+        from {{ ref('int_aggregation_links_current') }}
+        where {{ changed_batch_predicate('work_order_id') }}
+    )
+    {%- endif %}
 
 )
 

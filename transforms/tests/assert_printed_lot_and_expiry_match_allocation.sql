@@ -1,10 +1,12 @@
 -- Invariant: lot and expiry are bound to a serial at allocation; the line prints exactly
 -- those (expiry as YYMMDD).
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 prints as (
 
     select * from {{ ref('stg_line__prints') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 

@@ -1,15 +1,18 @@
 -- Invariant: the line only prints serials allocated to the work order it prints.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 units as (
 
     select * from {{ ref('int_units_inspected') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
 allocations as (
 
     select * from {{ ref('stg_serials__allocations') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 )
 

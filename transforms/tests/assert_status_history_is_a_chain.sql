@@ -1,16 +1,24 @@
 -- Invariant: every serial's history is one unbroken chain of legal changes of the state
 -- machine (seed lifecycle_transitions), starting at its allocation and ending at its
 -- current status in serial_lifecycle.
+-- In an incremental build only the changed work orders are checked (macros/test_scope.sql).
 with
 
 history as (
 
     select
-        *,
-        lag(to_status) over (partition by unit_key order by transition_seq) as previous_status,
-        row_number() over (partition by unit_key order by transition_seq desc) as from_end
+        unit_key,
+        transition_seq,
+        from_status,
+        to_status,
+        reason,
+        lag(to_status) over serial_order as previous_status,
+        -- lag and lead over one window: one sort of the history
+        lead(transition_seq) over serial_order is null as is_last
 
     from {{ ref('serial_status_history') }}
+    where {{ changed_batch_predicate('work_order_id') }}
+    window serial_order as (partition by unit_key order by transition_seq)
 
 ),
 
@@ -24,6 +32,7 @@ transitions as (
 serials as (
 
     select unit_key, status from {{ ref('serial_lifecycle') }}
+    where {{ changed_batch_predicate('work_order_id') }}
 
 ),
 
@@ -50,7 +59,7 @@ broken as (
     from history
     inner join serials
         on history.unit_key = serials.unit_key
-    where history.from_end = 1
+    where history.is_last
         and history.to_status <> serials.status
 
     union all

@@ -1,12 +1,11 @@
-{{ batch_incremental_config() }}
+{{ batch_view_config() }}
+-- built after int_batch_fingerprints, which the incremental models reading this view query
 -- depends_on: {{ ref('int_batch_fingerprints') }}
 with
 
 source as (
 
     select * from {{ source('line', 'aggregate') }}
-    -- incremental: only the changed work orders' files (hive partition pruning)
-    where {{ batch_filter('work_order') }}
 
 ),
 
