@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
 
     add_lifecycle_commands(serials_subparsers(sub))
+    from epcis.cli import add_epcis_commands
+
+    add_epcis_commands(sub)
     _add_home_everywhere(sub)
     return parser
 
