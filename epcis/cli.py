@@ -48,6 +48,54 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ship(args: argparse.Namespace) -> int:
+    from epcis.shipping import record_shipment
+    from serialtrace.settings import resolve_home
+
+    home = resolve_home(getattr(args, "home", None))
+    shipment = record_shipment(
+        home,
+        args.work_order,
+        args.to,
+        destination_location_gln=args.to_location,
+        po_number=args.po,
+        despatch_advice=args.desadv,
+    )
+    print(
+        f"shipment {shipment.shipment_id}: {len(shipment.containers)} container(s) "
+        f"({', '.join(s for s, _ in shipment.containers)}), {shipment.units} units "
+        f"to {shipment.destination_party_gln}; recorded in {shipment.path}"
+    )
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from epcis.shipping import render_shipment
+    from epcis.writers import FORMATS
+    from serialtrace.settings import resolve_home
+
+    if args.partner is not None:
+        raise SerialtraceError(
+            "--partner needs the partners configuration (partners/config.py), not wired on "
+            "this branch yet: use --to GLN --format F"
+        )
+    home = resolve_home(getattr(args, "home", None))
+    formats = FORMATS if args.format == "all" else (args.format,)
+    rendered = render_shipment(
+        home,
+        args.shipment,
+        formats,
+        receiver_gln=args.to,
+        outbox=Path(args.outbox) if args.outbox else None,
+    )
+    for document in rendered.documents:
+        print(
+            f"{document.path}: {document.format}, {document.events} events, "
+            f"{document.epcs} EPCs, valid"
+        )
+    return 0
+
+
 def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serialtrace epcis …``."""
     from epcis.writers import FORMATS
@@ -68,6 +116,28 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     convert.add_argument("--to", required=True, choices=FORMATS)
     convert.add_argument("--out", metavar="PATH", help="output file (default: standard output)")
     convert.set_defaults(func=_cmd_convert)
+
+    render = commands.add_parser(
+        "render", help="write a recorded shipment's EPCIS file (validated) into the outbox"
+    )
+    render.add_argument("--shipment", required=True, metavar="S")
+    render.add_argument(
+        "--format", default="all", choices=(*FORMATS, "all"), help="default: all three"
+    )
+    render.add_argument("--to", metavar="GLN", help="receiver GLN (default: the buyer)")
+    render.add_argument("--partner", help="partner id (needs partners/config.py; not wired)")
+    render.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
+    render.set_defaults(func=_cmd_render)
+
+    ship = sub.add_parser(
+        "ship", help="record a shipment of a work order's pallets to a trading partner"
+    )
+    ship.add_argument("--work-order", required=True, metavar="WO")
+    ship.add_argument("--to", required=True, metavar="GLN", help="buyer (owning party) GLN")
+    ship.add_argument("--to-location", metavar="GLN", help="ship-to GLN (default: --to)")
+    ship.add_argument("--po", metavar="NUMBER", help="buyer's purchase order number")
+    ship.add_argument("--desadv", metavar="NUMBER", help="despatch advice (default: shipment id)")
+    ship.set_defaults(func=_cmd_ship)
 
 
 __all__ = ["SerialtraceError", "add_epcis_commands"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from epcis.demo import demo_shipping
 from ingest.masterdata import land_allocations, land_masterdata
 from line_bridge.bridge import Batch, BatchResult
 from line_bridge.linefile import parse_line_file
@@ -115,9 +116,9 @@ def run_demo(
         stages[stage] = now - mark
         mark = now
 
-    say(f"[1/5] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    say(f"[1/6] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     with SerialLedger(home.serial_ledger) as ledger:
-        say(f"[2/5] allocating {units:,} randomized serials to a new work order")
+        say(f"[2/6] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
         new_sscc = sscc_source(
             ledger,
@@ -128,7 +129,7 @@ def run_demo(
         )
         lap("masterdata_and_allocation")
 
-        say(f"[3/5] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
+        say(f"[3/6] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = parse_line_file(
             {
                 "line": {
@@ -157,14 +158,17 @@ def run_demo(
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
-    say(f"[4/5] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    say(f"[4/6] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
     lap("warehouse_and_epcis")
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
-    say("[5/5] done")
+    say("[5/6] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
+    demo_shipping(home, cfg, work_order_id, say)
+    lap("shipping")
+    say("[6/6] done")
     return DemoResult(
         work_order_id=work_order_id,
         units=units,

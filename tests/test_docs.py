@@ -7,6 +7,7 @@ import re
 import pyarrow as pa
 import pytest
 
+from epcis.shipping import SHIPMENT_TABLES
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
@@ -18,6 +19,7 @@ SCHEMAS = {
     **MASTERDATA_TABLES,
     "allocations": ALLOCATION_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
+    **SHIPMENT_TABLES,
 }
 
 
