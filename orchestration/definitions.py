@@ -18,6 +18,11 @@ from orchestration.assets import epcis_batch_document, epcis_decommission_docume
 from orchestration.dbt import TRANSFORMS_DIR, build_dbt_assets, dbt_environment, prepare_manifest
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
+from orchestration.shipping import (
+    epcis_shipment_documents,
+    epcis_shipping_job,
+    new_shipments_sensor,
+)
 from serialtrace.settings import Home, resolve_home
 
 WAREHOUSE_JOB = "warehouse_job"
@@ -34,9 +39,14 @@ def build_definitions(home: Home) -> Definitions:
     )
     epcis_job = define_asset_job(EPCIS_JOB, selection=AssetSelection.assets(epcis_batch_document))
     return Definitions(
-        assets=[warehouse_models, epcis_batch_document, epcis_decommission_documents],
-        jobs=[warehouse_job, epcis_job],
-        sensors=[new_line_data_sensor, new_lifecycle_events_sensor],
+        assets=[
+            warehouse_models,
+            epcis_batch_document,
+            epcis_decommission_documents,
+            epcis_shipment_documents,
+        ],
+        jobs=[warehouse_job, epcis_job, epcis_shipping_job],
+        sensors=[new_line_data_sensor, new_lifecycle_events_sensor, new_shipments_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(TRANSFORMS_DIR),
