@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote, unquote, urlsplit
 
@@ -59,6 +60,7 @@ def _escape(value: str) -> str:
     return quote(unquote(value), safe="'")
 
 
+@lru_cache(maxsize=4096)
 def _with_check(body: str) -> str:
     return body + check_digit(body)
 
@@ -179,7 +181,7 @@ def cbv_web_uri(value: str) -> str:
 
 def canonical_number(value: str) -> str:
     """``12.10`` -> ``12.1``, ``+3.0`` -> ``3``; non-numbers unchanged."""
-    if not value or not any(c.isdigit() for c in value):
+    if not value or value[0] not in "+-.0123456789" or not any(c.isdigit() for c in value):
         return value
     try:
         number = Decimal(value)
@@ -195,6 +197,8 @@ def canonical_number(value: str) -> str:
 
 def canonical_value(value: str) -> str:
     """CBV URN -> web URI, number canonical, EPC URN / Digital Link -> canonical DL."""
+    if value.startswith("urn:epc:"):  # the hot path: EPC lists
+        return epc_to_digital_link(value) or value
     text = cbv_web_uri(value)
     text = canonical_number(text)
     converted = epc_to_digital_link(text) or normalise_digital_link(text)
