@@ -96,6 +96,26 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from epcis.inbound import InboundRefusedError, ingest_file
+    from serialtrace.settings import resolve_home
+
+    home = resolve_home(getattr(args, "home", None))
+    refused = 0
+    for name in args.files:
+        try:
+            result = ingest_file(home, Path(name), partner_id=args.partner, policy=args.policy)
+        except InboundRefusedError as exc:
+            refused += 1
+            print(f"{name}: REFUSED: {exc}")
+            continue
+        print(
+            f"{name}: loaded {result.events} events, {result.epcs} EPCs ({result.format}), "
+            f"{len(result.deviations)} deviation(s) recorded -> {result.folder}"
+        )
+    return 1 if refused else 0
+
+
 def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serialtrace epcis …``."""
     from epcis.writers import FORMATS
@@ -116,6 +136,14 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     convert.add_argument("--to", required=True, choices=FORMATS)
     convert.add_argument("--out", metavar="PATH", help="output file (default: standard output)")
     convert.set_defaults(func=_cmd_convert)
+
+    ingest = commands.add_parser(
+        "ingest", help="load partner EPCIS files into the raw zone (strict or tolerant)"
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--policy", choices=("strict", "tolerant"), default="strict")
+    ingest.add_argument("--partner", help="partner id recorded with the file")
+    ingest.set_defaults(func=_cmd_ingest)
 
     render = commands.add_parser(
         "render", help="write a recorded shipment's EPCIS file (validated) into the outbox"

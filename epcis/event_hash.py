@@ -214,8 +214,15 @@ _WRAPPERS: Final = frozenset({"extension", "baseExtension"})
 XSI: Final = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
+_EPCIS_NS: Final = ("{urn:epcglobal:epcis:xsd:1}", "{urn:epcglobal:epcis:xsd:2}")
+
+
 def _xml_name(tag: str) -> str:
-    return neutral_name(tag)  # lxml gives ``{ns}local`` for namespaced, ``local`` otherwise
+    """``{ns}local`` for extensions, ``local`` for EPCIS fields — also when a document puts
+    them in the EPCIS namespace through a default ``xmlns`` (seen from some partners)."""
+    if tag.startswith(_EPCIS_NS):
+        return tag.split("}", 1)[1]
+    return neutral_name(tag)
 
 
 def _expand_prefixed(value: str) -> str:
@@ -229,7 +236,7 @@ def _xml_children(element: etree._Element) -> Iterable[etree._Element]:
     for child in element:
         if not isinstance(child.tag, str):
             continue  # comments, processing instructions
-        if child.tag in _WRAPPERS:
+        if _xml_name(child.tag) in _WRAPPERS:
             yield from _xml_children(child)
         else:
             yield child
@@ -240,7 +247,7 @@ def node_from_xml(element: etree._Element) -> Node:
     name = _xml_name(str(element.tag))
     text = _expand_prefixed((element.text or "").strip())
     parent = element.getparent()
-    parent_name = str(parent.tag) if parent is not None else ""
+    parent_name = _xml_name(str(parent.tag)) if parent is not None else ""
     if parent_name in TYPED_LISTS and TYPED_LISTS[parent_name] == name:
         kind = element.get("type")
         return Node(name, text, [], pair_type=_expand_prefixed(kind) if kind else None)

@@ -7,6 +7,7 @@ import re
 import pyarrow as pa
 import pytest
 
+from epcis.inbound import INBOUND_TABLES
 from epcis.shipping import SHIPMENT_TABLES
 from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
@@ -20,6 +21,7 @@ SCHEMAS = {
     "allocations": ALLOCATION_SCHEMA,
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
     **SHIPMENT_TABLES,
+    **INBOUND_TABLES,
 }
 
 
