@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from epcis.inbound import InboundRefusedError, ingest_file, inbound_dir, rejected_dir
+from epcis.inbound import InboundRefusedError, inbound_dir, ingest_file, rejected_dir
 from epcis.model import DocumentHeader
 from epcis.neutral import event_node, header_of
 from epcis.writers import write_document
@@ -194,8 +194,8 @@ def test_11_documents_and_default_namespaces_are_read(home: Home, tmp_path: Path
     body = original.split("<EPCISBody>", 1)[1].split("</EPCISBody>", 1)[0]
     defaulted = tmp_path / "defaulted.xml"
     defaulted.write_text(
-        '<EPCISDocument xmlns="urn:epcglobal:epcis:xsd:1" xmlns:example="http://ns.example.com/epcis" '
-        'schemaVersion="1.2" '
+        '<EPCISDocument xmlns="urn:epcglobal:epcis:xsd:1" '
+        'xmlns:example="http://ns.example.com/epcis" schemaVersion="1.2" '
         f'creationDate="2024-01-01T00:00:00Z"><EPCISBody>{body}</EPCISBody></EPCISDocument>'
     )
     result = ingest_file(home, defaulted, policy="tolerant")
