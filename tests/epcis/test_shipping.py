@@ -70,11 +70,14 @@ def test_demo_ships_its_pallets_in_three_valid_formats(demo: tuple[Home, DemoRes
 
 @pytest.fixture
 def unshipped(demo: tuple[Home, DemoResult], tmp_path: Path) -> tuple[Home, DemoResult]:
-    """A copy of the demo home before its shipment (warehouse and lifecycle zone)."""
+    """A copy of the demo home as before its shipment: warehouse (units back to the
+    status they shipped from) and lifecycle zone without the shipment's events."""
     source, result = demo
     home = Home(tmp_path / "home")
     home.raw.mkdir(parents=True)
     shutil.copyfile(source.warehouse, home.warehouse)
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("update serial_lifecycle set status = 'aggregated' where status = 'shipped'")
     shutil.copytree(source.raw / "lifecycle", home.raw / "lifecycle")
     for part in (home.raw / "lifecycle" / "events").glob("part-shipment-*"):
         part.unlink()
