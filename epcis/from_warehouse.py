@@ -95,30 +95,8 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
         receiver_sgln=sgln_uri(customer["gln"], int(customer["company_prefix_length"])),
         instance_id=f"{work_order_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}",
         created_at=datetime.now(UTC),
-        products=(
-            ProductClass(
-                pattern_uri=sgtin_pattern_uri(product["gtin"], cpl),
-                ndc=product["ndc"],
-                ndc_type_code="US_FDA_NDC",
-                name=product["product_name"],
-                manufacturer=product["manufacturer"],
-                dosage_form=product["dosage_form"],
-                strength=product["strength"],
-                net_content=product["pack_size"],
-            ),
-        ),
-        locations=tuple(
-            Location(
-                sgln=sgln_uri(loc["gln"], int(loc["company_prefix_length"])),
-                name=loc["location_name"],
-                street=loc["street"],
-                city=loc["city"],
-                state=loc["state"],
-                postal_code=loc["postal_code"],
-                country_code=loc["country_code"],
-            )
-            for loc in (site, customer)
-        ),
+        products=(product_class_of(product),),
+        locations=(location_of(site), location_of(customer)),
     )
     good = [u for u in units if u["status"] in ("commissioned", "aggregated")]
     rejected = [u for u in units if u["status"] == "decommissioned"]
@@ -147,7 +125,7 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
                 read_point=site_sgln,
                 biz_location=site_sgln,
             )
-        yield from _aggregation_events(links, gtin, cpl, site_sgln)
+        yield from aggregation_events(links, gtin, cpl, site_sgln)
         by_reason: dict[str, list[dict[str, Any]]] = {}
         for unit in rejected:
             by_reason.setdefault(unit["status_reason"], []).append(unit)
@@ -180,7 +158,7 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
     )
 
 
-def _aggregation_events(
+def aggregation_events(
     links: list[dict[str, Any]], gtin: str, cpl: int, site_sgln: str
 ) -> Iterator[AggregationEvent]:
     """One packing event per parent: cases (items inside) first, then pallets (cases)."""
@@ -224,7 +202,7 @@ class DecommissionDocument:
     by_reason: dict[str, int]
 
 
-def _product_class(product: dict[str, Any]) -> ProductClass:
+def product_class_of(product: dict[str, Any]) -> ProductClass:
     return ProductClass(
         pattern_uri=sgtin_pattern_uri(product["gtin"], int(product["company_prefix_length"])),
         ndc=product["ndc"],
@@ -237,7 +215,7 @@ def _product_class(product: dict[str, Any]) -> ProductClass:
     )
 
 
-def _location(loc: dict[str, Any]) -> Location:
+def location_of(loc: dict[str, Any]) -> Location:
     return Location(
         sgln=sgln_uri(loc["gln"], int(loc["company_prefix_length"])),
         name=loc["location_name"],
@@ -403,8 +381,8 @@ def render_decommission_epcis_12(
         receiver_sgln=sgln(receiver_gln),
         instance_id=doc_name,
         created_at=now,
-        products=tuple(_product_class(products[g]) for g in gtins),
-        locations=tuple(_location(locations[g]) for g in glns),
+        products=tuple(product_class_of(products[g]) for g in gtins),
+        locations=tuple(location_of(locations[g]) for g in glns),
     )
     path = outbox / DECOMMISSION_FOLDER / f"{doc_name}.epcis-1.2.xml"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -112,6 +112,14 @@ CBV20_ONLY_DISPOSITIONS: Final[frozenset[str]] = frozenset(
     }
 )
 
+#: CBV business transaction types (bare words, same in CBV 1.2 and 2.0).
+BTT_WORDS: Final[frozenset[str]] = frozenset(
+    {"bol", "cert", "desadv", "inv", "pedigree", "po", "poc", "prodorder", "recadv", "rma",
+     "testprd", "upevt"}
+)  # fmt: skip
+#: CBV source / destination types.
+SDT_WORDS: Final[frozenset[str]] = frozenset({"owning_party", "possessing_party", "location"})
+
 EPC_URN_PREFIX: Final = "urn:epc:id:"
 SGTIN_URN_PREFIX: Final = "urn:epc:id:sgtin:"
 SSCC_URN_PREFIX: Final = "urn:epc:id:sscc:"
@@ -342,6 +350,21 @@ def _check_event_common(
         raise ValidationError("event_id", f"must be a URI (e.g. ni:///sha-256;…), got {event_id!r}")
 
 
+def _require_typed(
+    field: str, value: tuple[tuple[str, str], ...], words: frozenset[str], what: str
+) -> None:
+    for item in value:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise ValidationError(field, "every item must be a (type, identifier) pair")
+        kind, identifier = item
+        if kind not in words:
+            raise ValidationError(
+                field, f"{kind!r} is not a CBV {what} type (one of {', '.join(sorted(words))})"
+            )
+        if not isinstance(identifier, str) or not _URI_RE.fullmatch(identifier):
+            raise ValidationError(field, f"identifier must be a URI, got {identifier!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectEvent:
     """An EPCIS ObjectEvent (commissioning, shipping, decommissioning, …)."""
@@ -357,6 +380,11 @@ class ObjectEvent:
     expiry: date | None = None
     reason: str | None = None
     event_id: str | None = None
+    biz_transactions: tuple[tuple[str, str], ...] = ()
+    """``(btt word, id)``: e.g. ``("po", "urn:epcglobal:cbv:bt:0312345000004:PO-1")``."""
+    sources: tuple[tuple[str, str], ...] = ()
+    """``(sdt word, SGLN)``: ``owning_party`` / ``location`` / ``possessing_party``."""
+    destinations: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         _check_event_common(
@@ -383,6 +411,11 @@ class ObjectEvent:
                 "ILMD (lot, expiry) belongs to an ADD event (commissioning)",
             )
         _require_optional_text("reason", self.reason)
+        for name in ("biz_transactions", "sources", "destinations"):
+            _as_tuple(self, name)
+        _require_typed("biz_transactions", self.biz_transactions, BTT_WORDS, "business transaction")
+        _require_typed("sources", self.sources, SDT_WORDS, "source")
+        _require_typed("destinations", self.destinations, SDT_WORDS, "destination")
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,10 +461,12 @@ Event = ObjectEvent | AggregationEvent
 
 __all__ = [
     "ACTIONS",
+    "BTT_WORDS",
     "CBV12_BIZSTEPS",
     "CBV12_DISPOSITIONS",
     "CBV20_ONLY_BIZSTEPS",
     "CBV20_ONLY_DISPOSITIONS",
+    "SDT_WORDS",
     "AggregationEvent",
     "DocumentHeader",
     "Event",

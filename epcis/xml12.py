@@ -50,6 +50,8 @@ NSMAP: Final[dict[str | None, str]] = {
 
 BIZSTEP_PREFIX: Final = "urn:epcglobal:cbv:bizstep:"
 DISP_PREFIX: Final = "urn:epcglobal:cbv:disp:"
+BTT_PREFIX: Final = "urn:epcglobal:cbv:btt:"
+SDT_PREFIX: Final = "urn:epcglobal:cbv:sdt:"
 MDA: Final = "urn:epcglobal:cbv:mda#"
 VTYPE_EPCCLASS: Final = "urn:epcglobal:epcis:vtype:EPCClass"
 VTYPE_LOCATION: Final = "urn:epcglobal:epcis:vtype:Location"
@@ -280,18 +282,37 @@ def _write_event_what(out: _Out, event: Event) -> None:
             out.leaf("id", event.biz_location)
 
 
+def _write_typed_list(
+    out: _Out, tag: str, member: str, prefix: str, items: tuple[tuple[str, str], ...]
+) -> None:
+    if items:
+        with out.node(tag):
+            for kind, identifier in items:
+                out.leaf(member, identifier, {"type": prefix + kind})
+
+
 def _write_object_event(out: _Out, event: ObjectEvent) -> int:
     with out.node("ObjectEvent"):
         _write_event_start(out, event)
         count = out.epc_list("epcList", event.epcs)
         _write_event_what(out, event)
-        if event.lot is not None or event.expiry is not None:
+        _write_typed_list(
+            out, "bizTransactionList", "bizTransaction", BTT_PREFIX, event.biz_transactions
+        )
+        has_ilmd = event.lot is not None or event.expiry is not None
+        if has_ilmd or event.sources or event.destinations:
             m = f"{{{NS_CBVMDA}}}"
-            with out.node("extension"), out.node("ilmd"):
-                if event.lot is not None:
-                    out.leaf(m + "lotNumber", event.lot)
-                if event.expiry is not None:
-                    out.leaf(m + "itemExpirationDate", event.expiry.isoformat())
+            with out.node("extension"):
+                _write_typed_list(out, "sourceList", "source", SDT_PREFIX, event.sources)
+                _write_typed_list(
+                    out, "destinationList", "destination", SDT_PREFIX, event.destinations
+                )
+                if has_ilmd:
+                    with out.node("ilmd"):
+                        if event.lot is not None:
+                            out.leaf(m + "lotNumber", event.lot)
+                        if event.expiry is not None:
+                            out.leaf(m + "itemExpirationDate", event.expiry.isoformat())
         if event.reason is not None:
             out.leaf(ST_REASON, event.reason)
     return count
@@ -346,6 +367,12 @@ def write_epcis_12(
                             if isinstance(event, ObjectEvent):
                                 check.sgln("read_point", event.read_point)
                                 check.sgln("biz_location", event.biz_location)
+                                for field, items in (
+                                    ("sources", event.sources),
+                                    ("destinations", event.destinations),
+                                ):
+                                    for _kind, party in items:
+                                        check.sgln(field, party)
                                 check.epcs("epcs", event.epcs)
                                 object_epcs += _write_object_event(out, event)
                                 object_events += 1

@@ -21,6 +21,11 @@ from orchestration.erp import ErpConnections, erp_drop_sensor, erp_inbound_job, 
 from orchestration.partners import partner_definitions
 from orchestration.resources import DuckDBWarehouse, EpcisOutbox, RawZone
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
+from orchestration.shipping import (
+    epcis_shipment_documents,
+    epcis_shipping_job,
+    new_shipments_sensor,
+)
 from orchestration.verification import (
     VERIFICATION_ASSETS,
     VERIFICATION_JOBS,
@@ -47,13 +52,22 @@ def build_definitions(home: Home) -> Definitions:
             epcis_batch_document,
             epcis_decommission_documents,
             erp_inbound_loads,
+            epcis_shipment_documents,
             *VERIFICATION_ASSETS,
         ],
-        jobs=[warehouse_job, epcis_job, alerts_job, erp_inbound_job, *VERIFICATION_JOBS],
+        jobs=[
+            warehouse_job,
+            epcis_job,
+            epcis_shipping_job,
+            alerts_job,
+            erp_inbound_job,
+            *VERIFICATION_JOBS,
+        ],
         schedules=[alerts_schedule],
         sensors=[
             new_line_data_sensor,
             new_lifecycle_events_sensor,
+            new_shipments_sensor,
             erp_drop_sensor,
             *VERIFICATION_SENSORS,
         ],

@@ -90,7 +90,9 @@ def materialize(
         if not keys:
             raise SerialtraceError(f"--select {select!r} matches no asset")
         batch_keys = {k for k in keys if k.to_user_string() == "epcis_batch_document"}
-        other = sorted(keys - batch_keys, key=lambda k: k.to_user_string())
+        # shipment files are rendered per shipment partition (new_shipments_sensor)
+        per_shipment = {k for k in keys if k.to_user_string() == "epcis_shipment_documents"}
+        other = sorted(keys - batch_keys - per_shipment, key=lambda k: k.to_user_string())
         if other:
             say(f"materializing {len(other)} assets (dbt build with its tests, then EPCIS)")
             job = defs.resolve_implicit_global_asset_job_def()

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     from verification.cli import add_verify_commands
 
     add_verify_commands(sub)
+    from epcis.cli import add_epcis_commands
+
+    add_epcis_commands(sub)
     _add_home_everywhere(sub)
     return parser
 

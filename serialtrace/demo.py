@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from epcis.demo import demo_shipping
 from ingest.erp.demo import demo_erp_masterdata, demo_erp_writeback
 from ingest.erp.gating import require_released
 from ingest.masterdata import land_allocations, land_masterdata
@@ -118,10 +119,10 @@ def run_demo(
         stages[stage] = now - mark
         mark = now
 
-    say(f"[1/8] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    say(f"[1/9] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
-        say(f"[2/8] allocating {units:,} randomized serials to a new work order")
+        say(f"[2/9] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
         new_sscc = sscc_source(
             ledger,
@@ -132,7 +133,7 @@ def run_demo(
         )
         lap("masterdata_and_allocation")
 
-        say(f"[3/8] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
+        say(f"[3/9] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = parse_line_file(
             {
                 "line": {
@@ -161,32 +162,35 @@ def run_demo(
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
-    say(f"[4/8] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    say(f"[4/9] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
     lap("warehouse_and_epcis")
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
+    say("[5/9] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
+    shipped = demo_shipping(home, cfg, work_order_id, say)
+    lap("shipping")
     demo_erp_writeback(home, work_order_id, say)
-    say("[5/8] verification: the responder answers a demo serial and a never-issued one")
+    say("[6/9] verification: the responder answers a demo serial and a never-issued one")
     from verification.demo import demo_verification
 
     verified = demo_verification(home, cfg, say, work_order_id)
     lap("verification")
     from alerts.demo import demo_alerts
 
-    say("[6/8] suspect product alert from that not-verified answer: quarantine, sign, close")
+    say("[7/9] suspect product alert from that not-verified answer: quarantine, sign, close")
     demo_alerts(home, cfg, say, logged_serial=verified.never_issued.serial)
     lap("alerts")
-    say("[7/8] delivering the EPCIS document to the demo SFTP and AS2 partners")
+    say("[8/9] delivering the shipment's EPCIS to the demo SFTP and AS2 partners")
     from partners.demo import demo_partners, refresh_scorecard
 
-    demo_partners(home, [epcis_path], say)
+    demo_partners(home, [d.path for d in shipped.documents if d.format == "1.2-xml"], say)
     with log.open("a") as handle, contextlib.redirect_stdout(handle):
         refresh_scorecard(home)
     lap("partners")
-    say("[8/8] done")
+    say("[9/9] done")
     return DemoResult(
         work_order_id=work_order_id,
         units=units,

@@ -37,15 +37,16 @@ def test_warehouse_has_every_serial_with_the_right_status(demo: tuple[Home, Demo
             ).fetchall()
         )
         assert sum(statuses.values()) == result.units
-        # every passed unit is packed (partial last case included); every reject retired
-        assert statuses == {"aggregated": result.passed, "decommissioned": result.rejected}
+        # every passed unit is packed (partial last case included) and shipped with its
+        # pallet to the demo customer (the demo's shipping step); every reject retired
+        assert statuses == {"shipped": result.passed, "decommissioned": result.rejected}
         # each status agrees with the raw inspection outcome of that very serial
         mismatches = con.execute(
             f"""
             select count(*) from serial_lifecycle s
             join read_parquet('{home.raw_line}/inspect/*/*.parquet', hive_partitioning = true) i
               on i.expected_serial = s.serial and i.work_order_id = s.work_order_id
-            where (i.outcome = 'pass') <> (s.status = 'aggregated')
+            where (i.outcome = 'pass') <> (s.status = 'shipped')
             """
         ).fetchone()
         assert mismatches == (0,)

@@ -7,6 +7,8 @@ import re
 import pyarrow as pa
 import pytest
 
+from epcis.inbound import INBOUND_TABLES
+from epcis.shipping import SHIPMENT_TABLES
 from ingest.schemas import ALLOCATION_SCHEMA, ERP_LOAD_SCHEMA, MASTERDATA_TABLES
 from line_bridge.schemas import STREAMS
 from partners.export import DELIVERY_SCHEMA
@@ -23,6 +25,8 @@ SCHEMAS = {
     **{f"lifecycle_{name}": schema for name, schema in LIFECYCLE_TABLES.items()},
     "partner_deliveries": DELIVERY_SCHEMA,
     "verification_queries": QUERY_LOG_SCHEMA,
+    **SHIPMENT_TABLES,
+    **INBOUND_TABLES,
 }
 
 

@@ -1,0 +1,171 @@
+"""``serialtrace epcis …``: validate, convert (and render / ingest, see below)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from serialtrace.errors import SerialtraceError
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from epcis.check import check_file
+    from epcis.validate import EpcisValidationError
+
+    bad = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            report = check_file(path)
+        except (EpcisValidationError, OSError, UnicodeDecodeError) as exc:
+            print(f"{path}: INVALID: {exc}")
+            bad += 1
+            continue
+        if report.valid:
+            print(f"{path}: valid ({report.schema})")
+            continue
+        bad += 1
+        print(f"{path}: INVALID against {report.schema}: {len(report.errors)} error(s)")
+        for error in report.errors:
+            print(f"  {path}:{error}")
+    return 1 if bad else 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from epcis.convert import convert, convert_to_stdout
+
+    source = Path(args.file)
+    if args.out is None:
+        stats = convert_to_stdout(source, args.to)
+    else:
+        stats = convert(source, args.to, Path(args.out))
+    print(
+        f"converted {source} -> {args.to}: {stats.events} events, {stats.epcs} EPCs, "
+        f"valid{'' if args.out is None else f', written to {stats.path}'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_ship(args: argparse.Namespace) -> int:
+    from epcis.shipping import record_shipment
+    from serialtrace.settings import resolve_home
+
+    home = resolve_home(getattr(args, "home", None))
+    shipment = record_shipment(
+        home,
+        args.work_order,
+        args.to,
+        destination_location_gln=args.to_location,
+        po_number=args.po,
+        despatch_advice=args.desadv,
+    )
+    print(
+        f"shipment {shipment.shipment_id}: {len(shipment.containers)} container(s) "
+        f"({', '.join(s for s, _ in shipment.containers)}), {shipment.units} units "
+        f"to {shipment.destination_party_gln}; recorded in {shipment.path}"
+    )
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from epcis.shipping import render_shipment
+    from epcis.writers import FORMATS
+    from serialtrace.settings import resolve_home
+
+    if args.partner is not None:
+        raise SerialtraceError(
+            "--partner needs the partners configuration (partners/config.py), not wired on "
+            "this branch yet: use --to GLN --format F"
+        )
+    home = resolve_home(getattr(args, "home", None))
+    formats = FORMATS if args.format == "all" else (args.format,)
+    rendered = render_shipment(
+        home,
+        args.shipment,
+        formats,
+        receiver_gln=args.to,
+        outbox=Path(args.outbox) if args.outbox else None,
+    )
+    for document in rendered.documents:
+        print(
+            f"{document.path}: {document.format}, {document.events} events, "
+            f"{document.epcs} EPCs, valid"
+        )
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from epcis.inbound import InboundRefusedError, ingest_file
+    from serialtrace.settings import resolve_home
+
+    home = resolve_home(getattr(args, "home", None))
+    refused = 0
+    for name in args.files:
+        try:
+            result = ingest_file(home, Path(name), partner_id=args.partner, policy=args.policy)
+        except InboundRefusedError as exc:
+            refused += 1
+            print(f"{name}: REFUSED: {exc}")
+            continue
+        print(
+            f"{name}: loaded {result.events} events, {result.epcs} EPCs ({result.format}), "
+            f"{len(result.deviations)} deviation(s) recorded -> {result.folder}"
+        )
+    return 1 if refused else 0
+
+
+def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``serialtrace epcis …``."""
+    from epcis.writers import FORMATS
+
+    epcis = sub.add_parser("epcis", help="EPCIS documents: validate, convert, render, ingest")
+    commands = epcis.add_subparsers(dest="epcis_command", required=True)
+
+    validate = commands.add_parser(
+        "validate", help="validate EPCIS files against the official schemas (every error)"
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=_cmd_validate)
+
+    convert = commands.add_parser(
+        "convert", help="convert an EPCIS document between 1.2 XML, 2.0 XML and 2.0 JSON-LD"
+    )
+    convert.add_argument("file", metavar="FILE")
+    convert.add_argument("--to", required=True, choices=FORMATS)
+    convert.add_argument("--out", metavar="PATH", help="output file (default: standard output)")
+    convert.set_defaults(func=_cmd_convert)
+
+    ingest = commands.add_parser(
+        "ingest", help="load partner EPCIS files into the raw zone (strict or tolerant)"
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--policy", choices=("strict", "tolerant"), default="strict")
+    ingest.add_argument("--partner", help="partner id recorded with the file")
+    ingest.set_defaults(func=_cmd_ingest)
+
+    render = commands.add_parser(
+        "render", help="write a recorded shipment's EPCIS file (validated) into the outbox"
+    )
+    render.add_argument("--shipment", required=True, metavar="S")
+    render.add_argument(
+        "--format", default="all", choices=(*FORMATS, "all"), help="default: all three"
+    )
+    render.add_argument("--to", metavar="GLN", help="receiver GLN (default: the buyer)")
+    render.add_argument("--partner", help="partner id (needs partners/config.py; not wired)")
+    render.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
+    render.set_defaults(func=_cmd_render)
+
+    ship = sub.add_parser(
+        "ship", help="record a shipment of a work order's pallets to a trading partner"
+    )
+    ship.add_argument("--work-order", required=True, metavar="WO")
+    ship.add_argument("--to", required=True, metavar="GLN", help="buyer (owning party) GLN")
+    ship.add_argument("--to-location", metavar="GLN", help="ship-to GLN (default: --to)")
+    ship.add_argument("--po", metavar="NUMBER", help="buyer's purchase order number")
+    ship.add_argument("--desadv", metavar="NUMBER", help="despatch advice (default: shipment id)")
+    ship.set_defaults(func=_cmd_ship)
+
+
+__all__ = ["SerialtraceError", "add_epcis_commands"]

@@ -1,0 +1,454 @@
+"""Format-neutral events (:class:`epcis.event_hash.Node`) rendered in each EPCIS form.
+
+- :func:`to_xml_20`: an EPCIS 2.0 XML event element, children in the XSD's order, CBV
+  values as GS1 web URIs (``https://ref.gs1.org/cbv/BizStep-shipping``).
+- :func:`to_xml_12`: an EPCIS 1.2 XML event element: ``eventID`` / ``errorDeclaration`` in
+  ``baseExtension``, quantity / source / destination lists and ILMD in the event's
+  ``extension``, CBV values as URNs. What 1.2 cannot carry (sensor data, persistent
+  disposition, certification info, association events, CBV 2.0-only words) raises
+  :class:`UnrepresentableError` naming the field, never silently dropped.
+- :func:`to_json`: a JSON-LD event object, CBV values as bare words, extensions as CURIEs
+  (prefixes collected in a :class:`Prefixes` for the document's ``@context``).
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from lxml import etree
+
+from epcis.event_hash import GS1_VOC, LIST_MEMBERS, TYPED_LISTS, XSI, Node
+from epcis.model import CBV20_ONLY_BIZSTEPS, CBV20_ONLY_DISPOSITIONS
+from serialtrace.errors import SerialtraceError
+
+CBV_WEB: Final = "https://ref.gs1.org/cbv/"
+
+#: CBV term kind -> (1.2 URN prefix, 2.0 web URI prefix).
+CBV_KINDS: Final[dict[str, tuple[str, str]]] = {
+    "bizstep": ("urn:epcglobal:cbv:bizstep:", CBV_WEB + "BizStep-"),
+    "disp": ("urn:epcglobal:cbv:disp:", CBV_WEB + "Disp-"),
+    "btt": ("urn:epcglobal:cbv:btt:", CBV_WEB + "BTT-"),
+    "sdt": ("urn:epcglobal:cbv:sdt:", CBV_WEB + "SDT-"),
+    "er": ("urn:epcglobal:cbv:er:", CBV_WEB + "ER-"),
+}
+#: Field (or typed-list member) -> CBV term kind of its value (or of its type).
+CBV_FIELDS: Final[dict[str, str]] = {
+    "bizStep": "bizstep",
+    "disposition": "disp",
+    "set": "disp",
+    "unset": "disp",
+    "reason": "er",
+    "bizTransaction": "btt",
+    "source": "sdt",
+    "destination": "sdt",
+}
+
+_COMMON_HEAD: Final = ("eventTime", "recordTime", "eventTimeZoneOffset")
+ORDER_20: Final[dict[str, tuple[str, ...]]] = {
+    "ObjectEvent": ("epcList", "action", "bizStep", "disposition", "readPoint", "bizLocation",
+                    "bizTransactionList", "quantityList", "sourceList", "destinationList",
+                    "sensorElementList", "persistentDisposition", "ilmd"),
+    "AggregationEvent": ("parentID", "childEPCs", "action", "bizStep", "disposition",
+                         "readPoint", "bizLocation", "bizTransactionList", "childQuantityList",
+                         "sourceList", "destinationList", "sensorElementList",
+                         "persistentDisposition"),
+    "TransactionEvent": ("bizTransactionList", "parentID", "epcList", "action", "bizStep",
+                         "disposition", "readPoint", "bizLocation", "quantityList",
+                         "sourceList", "destinationList", "sensorElementList",
+                         "persistentDisposition"),
+    "TransformationEvent": ("inputEPCList", "inputQuantityList", "outputEPCList",
+                            "outputQuantityList", "transformationID", "bizStep",
+                            "disposition", "readPoint", "bizLocation", "bizTransactionList",
+                            "sourceList", "destinationList", "sensorElementList",
+                            "persistentDisposition", "ilmd"),
+    "AssociationEvent": ("parentID", "childEPCs", "childQuantityList", "action", "bizStep",
+                         "disposition", "readPoint", "bizLocation", "bizTransactionList",
+                         "sourceList", "destinationList", "sensorElementList",
+                         "persistentDisposition"),
+}  # fmt: skip
+#: 1.2: (fields of the event, fields of its ``extension``).
+ORDER_12: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "ObjectEvent": (
+        ("epcList", "action", "bizStep", "disposition", "readPoint", "bizLocation",
+         "bizTransactionList"),
+        ("quantityList", "sourceList", "destinationList", "ilmd"),
+    ),
+    "AggregationEvent": (
+        ("parentID", "childEPCs", "action", "bizStep", "disposition", "readPoint",
+         "bizLocation", "bizTransactionList"),
+        ("childQuantityList", "sourceList", "destinationList"),
+    ),
+    "TransactionEvent": (
+        ("bizTransactionList", "parentID", "epcList", "action", "bizStep", "disposition",
+         "readPoint", "bizLocation"),
+        ("quantityList", "sourceList", "destinationList"),
+    ),
+    "TransformationEvent": (
+        ("inputEPCList", "inputQuantityList", "outputEPCList", "outputQuantityList",
+         "transformationID", "bizStep", "disposition", "readPoint", "bizLocation",
+         "bizTransactionList", "sourceList", "destinationList", "ilmd"),
+        (),
+    ),
+}  # fmt: skip
+#: 1.2 requires these (possibly empty) lists.
+REQUIRED_12: Final[dict[str, str]] = {"ObjectEvent": "epcList", "AggregationEvent": "childEPCs",
+                                      "TransactionEvent": "epcList"}  # fmt: skip
+ONLY_20: Final = frozenset({"sensorElementList", "persistentDisposition", "certificationInfo"})
+_ATTRIBUTE_CARRIERS: Final = frozenset({"sensorMetadata", "sensorReport"})
+_SKIP: Final = frozenset({"eventID", "type"})
+NUMERIC_FIELDS: Final = frozenset(
+    {"quantity", "value", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue"}
+)
+
+
+class UnrepresentableError(SerialtraceError):
+    """An event holds something the target format cannot carry."""
+
+
+# --- CBV value forms ------------------------------------------------------------------
+
+
+def cbv_word(kind: str, value: str) -> str | None:
+    """The bare CBV word of ``value`` (URN, web URI or bare), ``None`` if not a CBV term."""
+    urn, web = CBV_KINDS[kind]
+    if value.startswith(urn):
+        return value[len(urn) :]
+    if value.startswith(web):
+        return value[len(web) :]
+    if value and ":" not in value and "/" not in value:
+        return value
+    return None
+
+
+def cbv_form(kind: str, value: str, form: str) -> str:
+    """``value`` as ``form`` (``urn``, ``web`` or ``bare``); non-CBV URIs unchanged."""
+    word = cbv_word(kind, value)
+    if word is None:
+        return value
+    urn, web = CBV_KINDS[kind]
+    return {"urn": urn, "web": web, "bare": ""}[form] + word
+
+
+def event_id_of(node: Node) -> str | None:
+    for child in node.children:
+        if child.name == "eventID" and child.text:
+            return child.text
+    return None
+
+
+# --- XML ------------------------------------------------------------------------------
+
+
+def _sorted_children(node: Node, order: tuple[str, ...]) -> list[Node]:
+    rank = {name: index for index, name in enumerate(order)}
+    known = [c for c in node.children if c.name in rank]
+    known.sort(key=lambda c: rank[c.name])
+    return known
+
+
+#: Namespace URI -> prefix used for extension elements in XML output.
+XML_PREFIXES: dict[str, str] = {
+    "urn:epcglobal:cbv:mda": "cbvmda",
+    "http://epcis.gs1us.org/hc/ns": "gs1ushc",
+    "urn:serialtrace:epcis:1": "st",
+    "https://gs1.org/voc/": "gs1",
+}
+
+
+def _new_element(parent: etree._Element | None, name: str) -> etree._Element:
+    nsmap: dict[str, str] | None = None
+    if name.startswith("{"):
+        uri = name[1:].partition("}")[0]
+        prefix = XML_PREFIXES.get(uri)
+        if prefix is not None and (parent is None or parent.nsmap.get(prefix) != uri):
+            nsmap = {prefix: uri}
+    if parent is None:
+        return etree.Element(name, nsmap=nsmap)
+    return etree.SubElement(parent, name, nsmap=nsmap)
+
+
+def _generic_xml(parent: etree._Element, node: Node, form: str) -> etree._Element:
+    element = _new_element(parent, node.name)
+    _fill_xml(element, node, form)
+    return element
+
+
+def _fill_xml(element: etree._Element, node: Node, form: str) -> None:
+    name = node.name
+    if node.text:
+        kind = CBV_FIELDS.get(name)
+        element.text = cbv_form(kind, node.text, form) if kind else node.text
+    if node.pair_type is not None:
+        element.set("type", cbv_form(CBV_FIELDS[name], node.pair_type, form))
+    if name in _ATTRIBUTE_CARRIERS:
+        for child in node.children:
+            if child.children:
+                _generic_xml(element, child, form)
+            else:
+                element.set(child.name, child.text)
+        return
+    children = [c for c in node.children if not c.name.startswith(XSI)]
+    for child in node.children:
+        if child.name.startswith(XSI):
+            element.set(child.name, child.text)
+    if name == "persistentDisposition":
+        children = sorted(children, key=lambda c: c.name != "unset")
+    elif name == "errorDeclaration":
+        children = sorted(
+            children,
+            key=lambda c: {"declarationTime": 0, "reason": 1, "correctiveEventIDs": 2}.get(
+                c.name, 3
+            ),
+        )
+    for child in children:
+        _generic_xml(element, child, form)
+
+
+def _check_12(node: Node) -> None:
+    for child in node.children:
+        if child.name in ONLY_20:
+            raise UnrepresentableError(f"{node.name}: {child.name} cannot be carried in EPCIS 1.2")
+        if child.name == "bizStep" and cbv_word("bizstep", child.text) in CBV20_ONLY_BIZSTEPS:
+            raise UnrepresentableError(f"bizStep: {child.text!r} is a CBV 2.0-only word")
+        if child.name == "disposition" and cbv_word("disp", child.text) in CBV20_ONLY_DISPOSITIONS:
+            raise UnrepresentableError(f"disposition: {child.text!r} is a CBV 2.0-only word")
+
+
+def _head(element: etree._Element, node: Node, form: str) -> None:
+    for name in _COMMON_HEAD:
+        for child in node.children:
+            if child.name == name:
+                _generic_xml(element, child, form)
+
+
+def to_xml_20(node: Node, event_id: str | None) -> etree._Element:
+    """EPCIS 2.0 XML element of ``node`` (``event_id`` written as its eventID)."""
+    if node.name not in ORDER_20:
+        raise UnrepresentableError(f"{node.name} is not an EPCIS 2.0 event type")
+    _no_local_fields(node, ORDER_20[node.name])
+    element = etree.Element(node.name)
+    _head(element, node, "web")
+    if event_id is not None:
+        etree.SubElement(element, "eventID").text = event_id
+    for name in ("errorDeclaration", "certificationInfo"):
+        for child in node.children:
+            if child.name == name:
+                _generic_xml(element, child, "web")
+    for child in _sorted_children(node, ORDER_20[node.name]):
+        _generic_xml(element, child, "web")
+    for child in _extensions(node, ORDER_20[node.name]):
+        _generic_xml(element, child, "web")
+    return element
+
+
+_STANDARD: Final = frozenset(
+    {*_COMMON_HEAD, "eventID", "errorDeclaration", "certificationInfo", "type"}
+)
+
+
+def _extensions(node: Node, order: Iterable[str]) -> list[Node]:
+    known = _STANDARD | set(order)
+    return [c for c in node.children if c.name not in known]
+
+
+def to_xml_12(node: Node, event_id: str | None) -> etree._Element:
+    """EPCIS 1.2 XML element of ``node`` (raises :class:`UnrepresentableError`)."""
+    if node.name not in ORDER_12:
+        raise UnrepresentableError(f"{node.name} cannot be carried in EPCIS 1.2")
+    _check_12(node)
+    main, wrapped = ORDER_12[node.name]
+    element = etree.Element(node.name)
+    _head(element, node, "urn")
+    errors = [c for c in node.children if c.name == "errorDeclaration"]
+    if event_id is not None or errors:
+        base = etree.SubElement(element, "baseExtension")
+        if event_id is not None:
+            etree.SubElement(base, "eventID").text = event_id
+        for child in errors:
+            _generic_xml(base, child, "urn")
+    present = {c.name for c in node.children}
+    required = REQUIRED_12.get(node.name)
+    for child_name in main:
+        if child_name == required and child_name not in present:
+            etree.SubElement(element, child_name)
+        for child in node.children:
+            if child.name == child_name:
+                _generic_xml(element, child, "urn")
+    inner = [c for c in _sorted_children(node, wrapped) if c.name in wrapped]
+    extras = _extensions(node, (*main, *wrapped))
+    local = [c for c in extras if not c.name.startswith("{")]
+    if inner or local:
+        extension = etree.SubElement(element, "extension")
+        for child in inner:
+            _generic_xml(extension, child, "urn")
+        if local:  # 1.2 keeps un-namespaced (future standard) fields in extension/extension
+            holder = etree.SubElement(extension, "extension")
+            for child in local:
+                _generic_xml(holder, child, "urn")
+    for child in extras:
+        if child.name.startswith("{"):
+            _generic_xml(element, child, "urn")
+    return element
+
+
+def _no_local_fields(node: Node, order: Iterable[str]) -> None:
+    for child in _extensions(node, order):
+        if not child.name.startswith("{"):
+            raise UnrepresentableError(
+                f"{node.name}: un-namespaced field {child.name!r} (an EPCIS 1.2 "
+                "extension/extension field) has no place in EPCIS 2.0"
+            )
+
+
+# --- JSON-LD --------------------------------------------------------------------------
+
+
+class Prefixes:
+    """Namespace URI -> CURIE prefix for extension keys (new ones numbered ``ext1``…)."""
+
+    def __init__(self, known: dict[str, str] | None = None) -> None:
+        self.by_uri: dict[str, str] = {}
+        self.used: set[str] = set()
+        for prefix, uri in (known or {}).items():
+            self.by_uri.setdefault(uri, prefix)
+        self.by_uri.setdefault("urn:epcglobal:cbv:mda:", "cbvmda")
+        self.by_uri.setdefault("urn:epcglobal:cbv:mda", "cbvmda")
+
+    def curie(self, name: str) -> str:
+        if not name.startswith("{"):
+            return name
+        uri, _, local = name[1:].partition("}")
+        prefix = self.by_uri.get(uri)
+        if prefix is None:
+            prefix = f"ext{len(self.by_uri) + 1}"
+            self.by_uri[uri] = prefix
+        self.used.add(prefix)
+        return f"{prefix}:{local}"
+
+    def context(self) -> dict[str, str]:
+        """Inline context entries (``cbvmda`` is in GS1's context already)."""
+        return {p: u for u, p in self.by_uri.items() if p != "cbvmda"}
+
+
+def _scalar(name: str, text: str, form_kind: str | None) -> Any:
+    if form_kind is not None:
+        return cbv_form(form_kind, text, "bare")
+    if name in NUMERIC_FIELDS:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and "." not in text else number
+    if name == "booleanValue" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def _is_nil(node: Node) -> bool:
+    return any(c.name == XSI + "nil" and c.text == "true" for c in node.children)
+
+
+def _json_value(node: Node, prefixes: Prefixes) -> Any:
+    if node.name in LIST_MEMBERS:
+        member = LIST_MEMBERS[node.name]
+        return [_json_member(member, c, prefixes) for c in node.children if c.name == member]
+    if not node.children:
+        text = node.text
+        if node.name in ("sensorReport",) or node.name in _ATTRIBUTE_CARRIERS:
+            return {}
+        if text.startswith(GS1_VOC) and node.name in ("type", "exception"):
+            return "gs1:" + text[len(GS1_VOC) :]
+        return _scalar(node.name, text, CBV_FIELDS.get(node.name))
+    result: dict[str, Any] = {}
+    if node.text:
+        result["#text"] = node.text
+    for child in node.children:
+        if child.name.startswith(XSI) or _is_nil(child):
+            continue
+        key = prefixes.curie(child.name)
+        value = _json_value(child, prefixes)
+        repeated = child.name in ("sensorReport", "set", "unset", "correctiveEventID")
+        if key in result:
+            if not isinstance(result[key], list) or key not in _ARRAYS:
+                result[key] = [result[key]] if key not in _ARRAYS else result[key]
+            result[key].append(value)
+        else:
+            result[key] = [value] if repeated or key in _ARRAYS else value
+    if node.name == "sensorReport":
+        for key in ("type", "exception"):
+            value = result.get(key)
+            if isinstance(value, str) and value.startswith(GS1_VOC):
+                result[key] = "gs1:" + value[len(GS1_VOC) :]
+    return result
+
+
+_ARRAYS: Final = frozenset({"sensorReport", "set", "unset"})
+
+
+def _json_member(member: str, node: Node, prefixes: Prefixes) -> Any:
+    if member in TYPED_LISTS.values():
+        entry: dict[str, Any] = {}
+        if node.pair_type is not None:
+            entry["type"] = cbv_form(CBV_FIELDS[member], node.pair_type, "bare")
+        entry[member] = node.text
+        return entry
+    if member in ("epc", "correctiveEventID"):
+        return node.text
+    return _json_value(node, prefixes)
+
+
+def to_json(node: Node, event_id: str | None, prefixes: Prefixes) -> dict[str, Any]:
+    """JSON-LD event object of ``node``."""
+    if node.name not in ORDER_20:
+        raise UnrepresentableError(f"{node.name} is not an EPCIS 2.0 event type")
+    _no_local_fields(node, ORDER_20[node.name])
+    result: dict[str, Any] = {"type": node.name}
+    if event_id is not None:
+        result["eventID"] = event_id
+    certification: list[str] = []
+    for child in node.children:
+        if child.name in _SKIP:
+            continue
+        if child.name == "certificationInfo":
+            certification.append(child.text)
+            continue
+        if child.name == "errorDeclaration":
+            value = _json_value(child, prefixes)
+            if isinstance(value, dict) and "correctiveEventIDs" in value:
+                ids = value["correctiveEventIDs"]
+                value["correctiveEventIDs"] = ids if isinstance(ids, list) else [ids]
+            result["errorDeclaration"] = value
+            continue
+        key = prefixes.curie(child.name)
+        value = _json_value(child, prefixes)
+        if child.name == "persistentDisposition" and isinstance(value, dict):
+            for k in ("set", "unset"):
+                if k in value and not isinstance(value[k], list):
+                    value[k] = [value[k]]
+        if key in result:
+            existing = result[key]
+            result[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            result[key] = value
+    if certification:
+        result["certificationInfo"] = certification[0] if len(certification) == 1 else certification
+    return result
+
+
+__all__ = [
+    "CBV_FIELDS",
+    "CBV_KINDS",
+    "ORDER_12",
+    "ORDER_20",
+    "Prefixes",
+    "UnrepresentableError",
+    "cbv_form",
+    "cbv_word",
+    "event_id_of",
+    "to_json",
+    "to_xml_12",
+    "to_xml_20",
+]
