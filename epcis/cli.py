@@ -74,18 +74,26 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from epcis.writers import FORMATS
     from serialtrace.settings import resolve_home
 
-    if args.partner is not None:
-        raise SerialtraceError(
-            "--partner needs the partners configuration (partners/config.py), not wired on "
-            "this branch yet: use --to GLN --format F"
-        )
     home = resolve_home(getattr(args, "home", None))
-    formats = FORMATS if args.format == "all" else (args.format,)
+    receiver = args.to
+    chosen = args.format
+    if args.partner is not None:  # the partner's GLN and EPCIS format (partners.toml)
+        from partners.config import get_partner
+
+        partner = get_partner(home, args.partner)
+        if receiver is not None and receiver != partner.gln:
+            raise SerialtraceError(
+                f"--to {receiver} is not partner {partner.id}'s GLN {partner.gln}"
+            )
+        receiver = partner.gln
+        chosen = chosen or partner.epcis_format
+    chosen = chosen or "all"
+    formats = FORMATS if chosen == "all" else (chosen,)
     rendered = render_shipment(
         home,
         args.shipment,
         formats,
-        receiver_gln=args.to,
+        receiver_gln=receiver,
         outbox=Path(args.outbox) if args.outbox else None,
     )
     for document in rendered.documents:
@@ -150,10 +158,15 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     render.add_argument("--shipment", required=True, metavar="S")
     render.add_argument(
-        "--format", default="all", choices=(*FORMATS, "all"), help="default: all three"
+        "--format",
+        default=None,
+        choices=(*FORMATS, "all"),
+        help="default: the partner's format with --partner, else all three",
     )
     render.add_argument("--to", metavar="GLN", help="receiver GLN (default: the buyer)")
-    render.add_argument("--partner", help="partner id (needs partners/config.py; not wired)")
+    render.add_argument(
+        "--partner", help="partner id (partners.toml): its GLN and EPCIS format are used"
+    )
     render.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
     render.set_defaults(func=_cmd_render)
 

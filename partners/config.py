@@ -95,11 +95,15 @@ class Partner:
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
     market: str = ""  # FMD: the member state (ISO 3166 alpha-2) a role = "hub" endpoint serves
+    inbound_policy: str = "tolerant"  # strict: refuse a deviating file; tolerant: load + record
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def epcis_version(self) -> str:
         return self.epcis_format.split("-", 1)[0]
+
+
+INBOUND_POLICIES = ("strict", "tolerant")
 
 
 def partners_file(home: Home) -> Path:
@@ -258,6 +262,9 @@ def _partner(entry: Any, where: str) -> Partner:
         max_attempts=_int(entry, "max_attempts", where, 1, 50, 5),
         retry_base_seconds=float(_int(entry, "retry_base_seconds", where, 0, 86_400, 30)),
         market=_market(entry, where),
+        inbound_policy=_choice(entry, "inbound_policy", where, INBOUND_POLICIES)
+        if "inbound_policy" in entry
+        else "tolerant",
     )
 
 

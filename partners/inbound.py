@@ -26,16 +26,14 @@ IngestHook = Callable[[Home, Path, str], str]
 
 
 def epcis_ingest_hook(home: Home, path: Path, partner_id: str) -> str:
-    """MERGE HOOK: hand one stored inbound file to the EPCIS inbound stage.
+    """Hand one stored inbound file to the EPCIS inbound stage
+    (:func:`epcis.inbound.ingest_file`) under the partner's ``inbound_policy``; a refused
+    file raises (the EPCIS stage moved it to ``epcis/rejected/`` with its reason)."""
+    from epcis.inbound import ingest_file
+    from partners.config import get_partner
 
-    The EPCIS helper's ``epcis.inbound.ingest_file(home, path, partner_id=..., policy=...)``
-    is not on this branch; until it is wired here, inbound files stay ``received`` in the
-    ledger (nothing is lost: they are stored and listed by ``serialtrace partners list``)."""
-    try:
-        from epcis import inbound  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise NotImplementedError("epcis.inbound is not available on this branch") from exc
-    result = inbound.ingest_file(home, path, partner_id=partner_id, policy="tolerant")
+    policy = get_partner(home, partner_id).inbound_policy
+    result = ingest_file(home, path, partner_id=partner_id, policy=policy)
     return str(result)
 
 
@@ -89,8 +87,7 @@ def store_inbound(
 
 def ingest_received(home: Home, hook: IngestHook | None = None) -> list[Delivery]:
     """Hand every ``received`` inbound file to the EPCIS ingest; ``acknowledged`` when it
-    took the file, ``rejected`` with the reason when it refused it. Returns those handled;
-    while the hook is not wired, files stay ``received``."""
+    took the file, ``rejected`` with the reason when it refused it. Returns those handled."""
     ingest = hook or INGEST_HOOK
     handled: list[Delivery] = []
     with DeliveryLedger(home.partners_ledger) as ledger:
@@ -99,8 +96,6 @@ def ingest_received(home: Home, hook: IngestHook | None = None) -> list[Delivery
                 continue
             try:
                 result = ingest(home, home.root / delivery.file_path, delivery.partner_id)
-            except NotImplementedError:
-                return handled
             except Exception as exc:
                 ledger.set_inbound_status(delivery.message_id, "rejected", str(exc)[:500])
             else:

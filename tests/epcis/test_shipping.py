@@ -129,3 +129,28 @@ def test_render_with_explicit_receiver_and_format(unshipped: tuple[Home, DemoRes
     (document,) = rendered.documents
     assert document.format == "2.0-jsonld" and check_file(document.path).valid
     assert json.loads(document.path.read_text())["receiver"].startswith("urn:epc:id:sgln:0614141")
+
+
+def test_render_for_a_partner_uses_its_gln_and_format(
+    demo: tuple[Home, DemoResult], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serialtrace.cli import main
+
+    home, _ = demo
+    with duckdb.connect() as con:
+        (shipment_id,) = con.execute(
+            "select distinct shipment_id from read_parquet(?)",
+            [str(shipments_dir(home) / "*.parquet")],
+        ).fetchall()[0]
+    out = tmp_path / "outbox"
+    args = ["epcis", "render", "--shipment", shipment_id, "--home", str(home.root)]
+    # acme-sftp (embedded demo partners): GLN 0614141000012, EPCIS 1.2 XML
+    assert main([*args, "--partner", "acme-sftp", "--outbox", str(out)]) == 0
+    written = sorted(out.rglob("*.epcis-*"))
+    assert [p.name.split(".epcis-")[1] for p in written] == ["1.2.xml"]
+    header, _ = read_document(written[0])
+    assert CUSTOMER in json.dumps(header.__dict__, default=str)
+    assert main([*args, "--partner", "acme-sftp", "--to", "0614141000029"]) != 0
+    assert "is not partner acme-sftp's GLN" in capsys.readouterr().err
+    assert main([*args, "--partner", "nobody"]) != 0
+    assert "unknown partner 'nobody'" in capsys.readouterr().err
