@@ -78,7 +78,7 @@ def test_line_filter_changes_the_charts(
     _no_error(page)
     assert _printed(page) == f"{printed['LINE-1']:,}"
     body = page.inner_text("body")  # type: ignore[attr-defined]
-    assert first.work_order_id in body and "Line LINE-1" in body
+    assert "Line LINE-1" in body
     after = page.locator('[data-testid="stVegaLiteChart"]').last.screenshot()  # type: ignore[attr-defined]
     assert after != before, "the throughput chart did not change with the filter"
     assert second.work_order_id != first.work_order_id

@@ -103,8 +103,12 @@ class RawZone:
 
 def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
     """One Parquet part file of ``rows``, through the writer the production stages use
-    (exact schema, atomic rename)."""
-    write_atomic(path, rows_to_table(list(rows), schema))
+    (exact schema, atomic rename). Nullable columns a scenario does not set (provenance
+    columns of the ERP connectors, say) are null; a missing required column still fails."""
+    complete = [
+        {f.name: (row.get(f.name) if f.nullable else row[f.name]) for f in schema} for row in rows
+    ]
+    write_atomic(path, rows_to_table(complete, schema))
 
 
 @dataclass(frozen=True)
