@@ -41,8 +41,9 @@ if isinstance(scorecard, pl.DataFrame) and not scorecard.is_empty():
     )
     st.dataframe(scorecard.to_pandas(), hide_index=True)
     st.caption(
-        "Inbound schema validity, parser deviations and master data completeness join the "
-        "scorecard with the EPCIS inbound stage."
+        "Inbound columns: files the EPCIS inbound stage loaded, how many were schema-valid "
+        "(a refused file counts as invalid), the deviations the tolerant parser recorded, "
+        "and how many carried product and location master data."
     )
 else:
     st.info("No partner deliveries in the warehouse yet (`serialtrace partners export`).")

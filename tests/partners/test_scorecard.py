@@ -6,9 +6,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from epcis.inbound import ingest_file
 from partners.export import DELIVERY_SCHEMA, deliveries_snapshot_path, export_deliveries
 from partners.ledger import DeliveryLedger, utcnow
-from serialtrace.settings import Home
+from serialtrace.settings import Home, conformance_dir
 from tests.transforms.dbt_harness import run_dbt
 
 
@@ -27,6 +28,9 @@ def test_ledger_snapshot_feeds_the_partner_scorecard(tmp_path: Path) -> None:
         ledger.begin_attempt(failed.message_id, now)
         ledger.attempt_failed(failed.message_id, "down", None, now)
         ledger.record_inbound("beta", "as2", "epcis/inbox/beta/x.xml", "x.xml", "h9", 5)
+    # one EPCIS file from beta went through the inbound stage (tolerant): it counts too
+    example = conformance_dir() / "examples" / "gs1-epcis-1.2" / "xml" / "ObjectEvent.xml"
+    ingest_file(home, example, partner_id="beta", policy="tolerant")
     path = export_deliveries(home)
     assert path == deliveries_snapshot_path(home)
     assert pq.read_schema(path).equals(DELIVERY_SCHEMA, check_metadata=False)
@@ -44,4 +48,11 @@ def test_ledger_snapshot_feeds_the_partner_scorecard(tmp_path: Path) -> None:
             "select partner_id, files_sent, files_acknowledged, files_failed, files_pending,"
             " acks_on_time, acks_overdue, files_received from partner_scorecard order by 1"
         ).fetchall()
+        inbound = con.execute(
+            "select partner_id, inbound_files_loaded, inbound_files_schema_valid,"
+            " inbound_deviations, pct_inbound_schema_valid, inbound_files_masterdata_complete"
+            " from partner_scorecard order by 1"
+        ).fetchall()
     assert rows == [("acme", 2, 1, 0, 1, 1, 1, 0), ("beta", 1, 0, 1, 0, 0, 0, 1)]
+    # the example is schema-valid and carries no master data in its header
+    assert inbound == [("acme", 0, 0, 0, None, 0), ("beta", 1, 1, 0, 100.0, 0)]

@@ -1,4 +1,6 @@
--- One row per trading partner: how its files and acknowledgements went (delivery ledger).
+-- One row per trading partner: how its files and acknowledgements went (delivery ledger)
+-- and the quality of the EPCIS files it sent (inbound stage: schema validity, deviations,
+-- master-data completeness).
 -- Timeliness is measured against the partner's acknowledgement deadline; "now" is the
 -- moment of the ledger snapshot, so the mart is reproducible from the raw zone.
 with
@@ -63,11 +65,19 @@ inbound_per_partner as (
 
 ),
 
+inbound_quality as (
+
+    select * from {{ ref('int_partner_inbound_quality') }}
+
+),
+
 partners as (
 
     select partner_id from outbound_per_partner
     union
     select partner_id from inbound_per_partner
+    union
+    select partner_id from inbound_quality
 
 ),
 
@@ -92,11 +102,30 @@ final as (
         o.avg_attempts,
         coalesce(i.files_received, 0) as files_received,
         coalesce(i.files_received_rejected, 0) as files_received_rejected,
+        coalesce(q.inbound_files_loaded, 0) as inbound_files_loaded,
+        coalesce(q.inbound_files_schema_valid, 0) as inbound_files_schema_valid,
+        coalesce(q.inbound_deviations, 0) as inbound_deviations,
+        case
+            when coalesce(q.inbound_files_loaded, 0) + coalesce(i.files_received_rejected, 0) > 0
+                then round(
+                    100.0 * coalesce(q.inbound_files_schema_valid, 0)
+                    / (coalesce(q.inbound_files_loaded, 0) + coalesce(i.files_received_rejected, 0)),
+                    1
+                )
+        end as pct_inbound_schema_valid,
+        coalesce(q.inbound_files_masterdata_complete, 0) as inbound_files_masterdata_complete,
+        case
+            when coalesce(q.inbound_files_loaded, 0) > 0
+                then round(
+                    100.0 * q.inbound_files_masterdata_complete / q.inbound_files_loaded, 1
+                )
+        end as pct_inbound_masterdata_complete,
         o.last_outbound_at,
         i.last_inbound_at
     from partners as p
     left join outbound_per_partner as o on p.partner_id = o.partner_id
     left join inbound_per_partner as i on p.partner_id = i.partner_id
+    left join inbound_quality as q on p.partner_id = q.partner_id
 
 )
 
