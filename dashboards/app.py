@@ -20,6 +20,11 @@ page = st.navigation(
         st.Page(VIEWS / "alerts.py", title="Suspect product alerts", url_path="alerts"),
         st.Page(VIEWS / "partners.py", title="Trading partners", url_path="partners"),
         st.Page(VIEWS / "verification.py", title="Verification", url_path="verification"),
+        st.Page(
+            VIEWS / "verification_log.py",
+            title="Verification query log",
+            url_path="verification-log",
+        ),
     ]
 )
 page.run()

@@ -215,3 +215,47 @@ def epcis_files(outbox: Path, work_order_id: str) -> list[Path]:
     """EPCIS documents in the outbox that carry the batch (batch document + decommissions)."""
     found = sorted((outbox / work_order_id).glob("*.xml"))
     return found
+
+
+def verification_totals(warehouse: Path) -> tuple[dict[str, Any] | None, pl.DataFrame]:
+    """Totals of the telemetry mart (None when no query was logged) and the incoming
+    not-verified answers by reason, largest first."""
+    totals = _frame(
+        warehouse,
+        "select sum(queries) as queries, sum(verified_answers) as verified, "
+        "sum(not_verified_answers) as not_verified, "
+        "sum(failed_authentications) as failed_authentications, "
+        "max(latency_ms_p99) as latency_ms_p99 from verification_telemetry "
+        "where direction = 'incoming'",
+    )
+    row = totals.row(0, named=True)
+    if not row["queries"]:
+        return None, pl.DataFrame()
+    reasons = _frame(
+        warehouse,
+        "select reason_code as reason, sum(not_verified_answers) as answers "
+        "from verification_telemetry where direction = 'incoming' and not_verified_answers > 0 "
+        "group by reason_code order by answers desc, reason",
+    )
+    return {k: (v or 0) for k, v in row.items()}, reasons
+
+
+def verification_log_sql(
+    direction: str | None, *, only_not_verified: bool = False
+) -> tuple[str, list[Any]]:
+    """The query log (stg_verification__queries), newest first, for :func:`page_of`."""
+    where, params = [], []
+    if direction:
+        where.append("direction = ?")
+        params.append(direction)
+    if only_not_verified:
+        where.append("verified = false")
+    sql = (
+        "select logged_at, direction, coalesce(requestor_partner, requestor_gln) as requestor, "
+        "request_form, gtin, serial, lot, outcome, verified, reason_code, additional_info, "
+        "http_status, error_field, round(latency_us / 1000.0, 2) as latency_ms, query_id "
+        "from stg_verification__queries"
+    )
+    if where:
+        sql += " where " + " and ".join(where)
+    return sql + " order by logged_at desc, query_id", params

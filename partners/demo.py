@@ -121,8 +121,15 @@ def demo_partners(home: Home, documents: Sequence[Path], say: Say) -> list[Deliv
 
 
 def refresh_scorecard(home: Home) -> None:
-    """Rebuild the partner scorecard mart from the ledger snapshot (Dagster + dbt)."""
+    """Rebuild the partner scorecard mart from the ledger snapshot, and the verification
+    telemetry from the query log the demo's queries went to (Dagster + dbt, one run)."""
     from orchestration.definitions import build_definitions
     from orchestration.run import materialize
+    from verification.querylog import flush_journal
 
-    materialize(home, build_definitions(home), select="key:stg_partners__deliveries+")
+    flush_journal(home.root)  # the demo's responder has stopped: its journal is sealed
+    materialize(
+        home,
+        build_definitions(home),
+        select="key:stg_partners__deliveries+ or key:stg_verification__queries+",
+    )

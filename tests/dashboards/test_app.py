@@ -83,7 +83,12 @@ def test_reconciliation_page_lists_every_batch(on_demo: tuple[Home, DemoResult])
 
 def test_missing_warehouse_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERIALTRACE_HOME", str(tmp_path))
-    for view in ("batch_quality.py", "serial_lookup.py", "reconciliation.py"):
+    for view in (
+        "batch_quality.py",
+        "serial_lookup.py",
+        "reconciliation.py",
+        "verification_log.py",
+    ):
         app = _run(view)
         assert not app.exception
         assert "Run `serialtrace demo` first" in app.error[0].value
@@ -111,3 +116,26 @@ def test_serial_lookup_shows_a_quarantine_lock(on_demo: tuple[Home, DemoResult])
     app = _run("serial_lookup.py")
     app.text_input(key="identifier").input(f"{gtin} {serial}").run()
     assert not any("CASE-LOOKUP-TEST" in e.value for e in app.error)
+
+
+def test_verification_log_shows_the_demo_queries(on_demo: tuple[Home, DemoResult]) -> None:
+    home, _result = on_demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        queries, not_verified = con.execute(
+            "select sum(queries), sum(not_verified_answers) from verification_telemetry "
+            "where direction = 'incoming'"
+        ).fetchone() or (0, 0)
+        (logged,) = con.execute(
+            "select count(*) from stg_verification__queries where direction = 'incoming'"
+        ).fetchone() or (0,)
+    assert queries >= 2 and not_verified >= 1  # the demo asks about two serials
+    app = _run("verification_log.py")
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Queries"] == f"{queries:,}"
+    assert metrics["Not verified"] == f"{not_verified:,}"
+    caption = next(c.value for c in app.caption if c.value.startswith("Rows "))
+    assert f"of {logged:,} " in caption
+    app.checkbox(key="verification-failures").check().run()
+    caption = next(c.value for c in app.caption if c.value.startswith("Rows "))
+    assert f"of {not_verified:,} " in caption

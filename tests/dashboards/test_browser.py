@@ -233,6 +233,13 @@ def test_verification_portal_answers(
     _shoot(page, "verification")
 
 
+def test_verification_log_page(server: str, browser: object) -> None:
+    page = _open(browser, f"{server}/verification-log", "Verification query log")
+    _no_error(page)
+    assert "Queries, newest first" in page.inner_text("body")  # type: ignore[attr-defined]
+    _shoot(page, "verification-log")
+
+
 def test_reconciliation_page(server: str, browser: object) -> None:
     page = _open(browser, f"{server}/reconciliation", "Reconciliation")
     _no_error(page)
