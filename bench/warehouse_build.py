@@ -59,10 +59,24 @@ def _generator() -> Any:
     return module
 
 
+def _contracts_tag() -> str:
+    """A short hash of the raw-zone contracts: a cached zone written under older schemas
+    (a column added since) is never reused."""
+    import hashlib
+
+    from ingest.schemas import ALLOCATION_SCHEMA, MASTERDATA_TABLES
+    from line_bridge.schemas import STREAMS
+    from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
+
+    tables = {**MASTERDATA_TABLES, **STREAMS, **LIFECYCLE_TABLES, "allocations": ALLOCATION_SCHEMA}
+    text = "\n".join(f"{name}:{schema}" for name, schema in sorted(tables.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def prepare_zone(cache: Path, units: int, batches: int) -> tuple[Path, float | None]:
     """The cached raw zone for (units, batches), generated if missing; files added by an
     earlier run (its extra batch) are removed. Returns the zone and the generation time."""
-    zone = cache / f"rawzone-{units}-{batches}"
+    zone = cache / f"rawzone-{units}-{batches}-{_contracts_tag()}"
     listing = zone / BASE_FILES
     seconds = None
     if not listing.exists():
