@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from alerts.model import (
     sha256,
 )
 from serialtrace.errors import SerialtraceError, ValidationError
+from serialtrace.io.sqlite import connect_wal
 from serialtrace.users import AuthenticationError, User, UserStore
 
 Clock = Callable[[], datetime]
@@ -236,15 +237,8 @@ class AlertStore:
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect_wal(self.path)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
