@@ -6,10 +6,13 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeAlias
 
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import HOME_ENV, PROJECT_ROOT, resolve_home
+
+_Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +39,10 @@ def _port(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``only``) the built-ins plus one command group: a
+    process that runs one command imports only that group's modules (a line bridge
+    does not load the PDF, AS2 or dashboard libraries)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--home",
@@ -69,39 +75,96 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--address", default="127.0.0.1")
     dash.set_defaults(func=_cmd_dashboards)
 
+    for name, register in _GROUPS:
+        if only is None or name == only:
+            register(sub)
+    _add_home_everywhere(sub)
+    return parser
+
+
+def _gs1(sub: _Sub) -> None:
     from serialtrace.gs1.cli import add_gs1_commands
 
     add_gs1_commands(sub)
+
+
+def _serials(sub: _Sub) -> None:
+    from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
     from serialtrace.serials.cli import add_serials_commands
 
     add_serials_commands(sub)
+    # after the `serials` command registered above: joins it
+    add_lifecycle_commands(serials_subparsers(sub))
+
+
+def _line(sub: _Sub) -> None:
     from line_bridge.cli import add_line_commands
 
     add_line_commands(sub)
+
+
+def _erp(sub: _Sub) -> None:
     from ingest.erp.cli import add_erp_commands
 
     add_erp_commands(sub)
-    # after any `serials` command registered above: joins it, or creates it when absent
-    from serialtrace.lifecycle.cli import add_lifecycle_commands, serials_subparsers
 
-    add_lifecycle_commands(serials_subparsers(sub))
+
+def _users(sub: _Sub) -> None:
     from serialtrace.users.cli import add_users_commands
 
     add_users_commands(sub)
+
+
+def _alerts(sub: _Sub) -> None:
     from alerts.cli import add_alerts_commands
 
     add_alerts_commands(sub)
+
+
+def _partners(sub: _Sub) -> None:
     from partners.cli import add_partners_commands
 
     add_partners_commands(sub)
+
+
+def _verify(sub: _Sub) -> None:
     from verification.cli import add_verify_commands
 
     add_verify_commands(sub)
+
+
+def _epcis(sub: _Sub) -> None:
     from epcis.cli import add_epcis_commands
 
     add_epcis_commands(sub)
-    _add_home_everywhere(sub)
-    return parser
+
+
+#: Command groups registered by the packages, by their command word, in help order.
+_GROUPS: list[tuple[str, Callable[[_Sub], None]]] = [
+    ("gs1", _gs1),
+    ("serials", _serials),
+    ("line", _line),
+    ("erp", _erp),
+    ("users", _users),
+    ("alerts", _alerts),
+    ("partners", _partners),
+    ("verify", _verify),
+    ("epcis", _epcis),
+]
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command group named on the command line, if it is one of ``_GROUPS``."""
+    names = {name for name, _ in _GROUPS}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--home":
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in names else None
+    return None
 
 
 def _add_home_everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -194,7 +257,8 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_word(words))
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

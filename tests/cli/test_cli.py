@@ -69,3 +69,32 @@ def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SERIALTRACE_HOME", str(tmp_path / "h"))
     assert resolve_home().root == tmp_path / "h"
     assert resolve_home(str(tmp_path / "x")).root == tmp_path / "x"
+
+
+def test_one_command_imports_only_its_group() -> None:
+    """A line bridge process (`serialtrace line run`) must stay small (issue #5: at most
+    200 MB per bridge): it must not load the PDF, dataframe, AS2 or dashboard libraries
+    that other command groups use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from serialtrace.cli import build_parser; build_parser('line'); "
+        "print(' '.join(sorted(m for m in ('fpdf', 'pandas', 'pyas2lib', 'streamlit', "
+        "'dagster', 'partners', 'alerts', 'verification') if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+    whole = subprocess.run(
+        [sys.executable, "-c", code.replace("build_parser('line')", "build_parser()")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert "fpdf" in whole.split()  # the full parser does load them: the check can fail
+
+
+def test_a_group_command_parses_like_the_full_parser(tmp_path: Path) -> None:
+    assert main(["gs1", "parse", "--home", str(tmp_path), "(01)09506000134352(21)ABC"]) == 0
