@@ -9,6 +9,7 @@ beside the project root); they are never copied into the project.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = Path(".serialtrace")
 HOME_ENV = "SERIALTRACE_HOME"
 CONFORMANCE_ENV = "SERIALTRACE_CONFORMANCE_DIR"
+CLIENT_ENV = "SERIALTRACE_CLIENT"
+#: Folder (below the installation's root) holding one data space per CMO client.
+CLIENTS_FOLDER = "clients"
+#: File in a data space's root naming the client (company id) whose data it holds.
+CLIENT_ID_FILE = "client.id"
+#: Client id of an installation root that names no client (single-client installations).
+DEFAULT_CLIENT = "default"
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def validate_client_id(client_id: str) -> str:
+    """A client (company) id usable as a folder name: 1-64 letters, digits, ``. _ -``."""
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise ConfigurationError(
+            f"client id {client_id!r} is not valid: 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return client_id
 
 
 def conformance_dir() -> Path:
@@ -41,9 +60,51 @@ def require_conformance_file(relative: str) -> Path:
 
 @dataclass(frozen=True)
 class Home:
-    """The folders of one Serialtrace installation (all below ``root``)."""
+    """The folders of one data space (all below ``root``).
+
+    An installation's root is a data space itself (its client named by ``client.id``, or
+    ``default``); in CMO mode each further client has its own data space below
+    ``<installation>/clients/<client id>/`` with its own raw zone, serial pools, warehouse,
+    partners and ERP connections (``installation_root`` then names the installation). The
+    user store is one per installation.
+    """
 
     root: Path
+    installation_root: Path | None = None
+
+    @property
+    def installation(self) -> Home:
+        """The installation's root data space (this one when it is the root)."""
+        return Home(self.installation_root) if self.installation_root is not None else self
+
+    @property
+    def client_id(self) -> str:
+        """The client whose data this data space holds."""
+        if self.installation_root is not None:
+            return self.root.name
+        marker = self.root / CLIENT_ID_FILE
+        if marker.is_file():
+            return validate_client_id(marker.read_text().strip())
+        return DEFAULT_CLIENT
+
+    def client(self, client_id: str) -> Home:
+        """The data space of one client of this installation (the root's own client
+        gives the root). The folder is created by ``ensure()``, not here."""
+        root = self.installation
+        if validate_client_id(client_id) == root.client_id:
+            return root
+        return Home(root.root / CLIENTS_FOLDER / client_id, installation_root=root.root)
+
+    def data_spaces(self) -> dict[str, Home]:
+        """Every client's data space of this installation, by client id (root first)."""
+        root = self.installation
+        spaces = {root.client_id: root}
+        folder = root.root / CLIENTS_FOLDER
+        if folder.is_dir():
+            for child in sorted(folder.iterdir()):
+                if child.is_dir() and _CLIENT_ID.fullmatch(child.name):
+                    spaces.setdefault(child.name, Home(child, installation_root=root.root))
+        return spaces
 
     @property
     def raw(self) -> Path:
@@ -80,8 +141,9 @@ class Home:
 
     @property
     def users_db(self) -> Path:
-        """The one user store: users, roles, clients, password hashes (serialtrace/users)."""
-        return self.root / "users.sqlite"
+        """The one user store of the installation: users, roles, clients, password hashes
+        (serialtrace/users); shared by every client's data space."""
+        return self.installation.root / "users.sqlite"
 
     @property
     def partners_ledger(self) -> Path:
@@ -123,7 +185,10 @@ class Home:
         return self
 
 
-def resolve_home(cli_value: str | None = None) -> Home:
-    """The home chosen by ``--home``, else ``SERIALTRACE_HOME``, else ``./.serialtrace``."""
+def resolve_home(cli_value: str | None = None, client: str | None = None) -> Home:
+    """The home chosen by ``--home``, else ``SERIALTRACE_HOME``, else ``./.serialtrace``;
+    then the data space of ``client`` (else ``SERIALTRACE_CLIENT``) in it, if one is named."""
     raw = cli_value or os.environ.get(HOME_ENV) or str(DEFAULT_HOME)
-    return Home(Path(raw).expanduser().resolve())
+    home = Home(Path(raw).expanduser().resolve())
+    chosen = client or os.environ.get(CLIENT_ENV)
+    return home.client(chosen) if chosen else home
