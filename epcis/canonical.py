@@ -195,9 +195,36 @@ def canonical_number(value: str) -> str:
     return str(as_float)
 
 
+_SGTIN: Final = "urn:epc:id:sgtin:"
+
+
+@lru_cache(maxsize=4096)
+def _sgtin_head(head: str) -> str | None:
+    """``https://id.gs1.org/01/<GTIN>/21/`` for ``<company prefix>.<item reference>`` (the
+    part every SGTIN of one product shares), ``None`` if that is not a valid SGTIN head."""
+    link = epc_to_digital_link(f"{_SGTIN}{head}.0")
+    return None if link is None else link[:-1]
+
+
 def canonical_value(value: str) -> str:
-    """CBV URN -> web URI, number canonical, EPC URN / Digital Link -> canonical DL."""
-    if value.startswith("urn:epc:"):  # the hot path: EPC lists
+    """CBV URN -> web URI, number canonical, EPC URN / Digital Link -> canonical DL.
+
+    Hot path (EPC lists): an SGTIN whose serial needs no percent-encoding is its product's
+    memoised Digital Link head plus the serial; every other value goes through the general
+    conversion, memoised (the same CBV words, locations and parents recur event after event).
+    """
+    if value.startswith(_SGTIN):
+        head, _, serial = value[17:].rpartition(".")
+        if serial.isascii() and serial.isalnum():
+            prefix = _sgtin_head(head)
+            if prefix is not None:
+                return prefix + serial
+    return _canonical_value(value)
+
+
+@lru_cache(maxsize=8192)
+def _canonical_value(value: str) -> str:
+    if value.startswith("urn:epc:"):
         return epc_to_digital_link(value) or value
     text = cbv_web_uri(value)
     text = canonical_number(text)
@@ -209,10 +236,19 @@ _TIME_RE: Final = re.compile(
     r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?"
 )
 
+#: Already canonical: UTC, ``Z``, three fraction digits (what our own events carry).
+#: (Years before 1000 take the general path: ``strftime`` writes them without padding.)
+_CANONICAL_TIME_RE: Final = re.compile(
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z"
+)
+
 
 def canonical_time(value: str) -> str:
     """UTC with ``Z`` and exactly three fraction digits, rounded half up; unparseable
     values are returned unchanged."""
+    if _CANONICAL_TIME_RE.fullmatch(value) is not None:
+        datetime.fromisoformat(value[:19])  # the same check (and error) as the general path
+        return value
     match = _TIME_RE.fullmatch(value.strip())
     if match is None:
         return value

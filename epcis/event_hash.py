@@ -167,33 +167,101 @@ def _generic(node: Node) -> str:
     return head + "".join(sorted(_generic(child) for child in node.children))
 
 
-def _ordered(children: list[Node], order: Order) -> tuple[str, list[Node]]:
-    """Pre-hash of ``children`` along ``order``; also return the children left over."""
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One entry of a canonical order, with what the pre-hash needs precomputed."""
+
+    name: str
+    prefix: str  # ``name=``
+    is_time: bool
+    sub: _Plan | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A canonical order compiled once: its fields and the names they claim."""
+
+    fields: tuple[_Field, ...]
+    names: frozenset[str]
+    epc_list: bool  # exactly ``(("epc", None),)``: the hot path of EPC lists
+
+
+def _compile(order: Order) -> _Plan:
+    fields = tuple(
+        _Field(name, name + "=", _is_time(name), None if sub is None else _compile(sub))
+        for name, sub in order
+    )
+    return _Plan(fields, frozenset(name for name, _ in order), order == (("epc", None),))
+
+
+def _epc_values(children: list[Node]) -> tuple[str, list[Node]]:
+    """Pre-hash of an EPC list (``epc`` members, each a canonical Digital Link)."""
+    values: list[str] = []
+    rest: list[Node] = []
+    for child in children:
+        if child.name != "epc":
+            if not child.name.startswith(XSI):
+                rest.append(child)
+            continue
+        text = child.text.strip()
+        if text:  # (an epc has no sub-fields in the order: its children are not hashed)
+            values.append("epc=" + canonical_value(text))
+    values.sort()
+    return "".join(values), rest
+
+
+def _ordered(children: list[Node], plan: _Plan) -> tuple[str, list[Node]]:
+    """Pre-hash of ``children`` along ``plan``; also return the children left over.
+
+    Equivalent to walking the order and, for each of its names, collecting the children of
+    that name in document order (sorted within the name); done in one pass over the
+    children grouped by name.
+    """
+    if plan.epc_list:
+        return _epc_values(children)
+    by_name: dict[str, list[Node]] = {}
+    rest: list[Node] = []
+    names = plan.names
+    for child in children:
+        name = child.name
+        if name in names:
+            group = by_name.get(name)
+            if group is None:
+                by_name[name] = [child]
+            else:
+                group.append(child)
+        elif not name.startswith(XSI):
+            rest.append(child)
+    if not by_name:
+        return "", rest
     parts: list[str] = []
-    used: set[int] = set()
-    for name, sub_order in order:
+    for entry in plan.fields:
+        group = by_name.get(entry.name)
+        if group is None:
+            continue
         values: list[str] = []
-        for index, child in enumerate(children):
-            if child.name != name:
-                continue
-            used.add(index)
+        for child in group:
             text = child.text.strip()
             if text:
-                text = canonical_time(text) if _is_time(name) else canonical_value(text)
+                text = canonical_time(text) if entry.is_time else canonical_value(text)
             inner = ""
-            if sub_order is not None:
-                inner_ordered, rest = _ordered(child.children, sub_order)
-                inner = inner_ordered + "".join(sorted(_generic(r) for r in rest))
+            if entry.sub is not None:
+                inner_ordered, left = _ordered(child.children, entry.sub)
+                inner = inner_ordered + "".join(sorted(_generic(r) for r in left))
             if text or inner:
-                values.append(name + ("=" + text if text else "") + inner)
-        parts.extend(sorted(values))
-    left = [child for index, child in enumerate(children) if index not in used]
-    return "".join(parts), [c for c in left if not c.name.startswith(XSI)]
+                values.append(entry.prefix + text + inner if text else entry.name + inner)
+        if len(values) > 1:
+            values.sort()
+        parts.extend(values)
+    return "".join(parts), rest
+
+
+_EVENT_PLAN: Final = _compile(FIELD_ORDER)
 
 
 def prehash(event: Node) -> str:
     """The pre-hash string of one event."""
-    ordered, rest = _ordered(event.children, FIELD_ORDER)
+    ordered, rest = _ordered(event.children, _EVENT_PLAN)
     extras = sorted(_generic(child) for child in rest if child.name not in IGNORED)
     return f"eventType={event.name}{ordered}{''.join(extras)}"
 
