@@ -195,14 +195,14 @@ def canonical_number(value: str) -> str:
     return str(as_float)
 
 
-_SGTIN: Final = "urn:epc:id:sgtin:"
+SGTIN: Final = "urn:epc:id:sgtin:"
 
 
 @lru_cache(maxsize=4096)
-def _sgtin_head(head: str) -> str | None:
+def sgtin_link_head(head: str) -> str | None:
     """``https://id.gs1.org/01/<GTIN>/21/`` for ``<company prefix>.<item reference>`` (the
     part every SGTIN of one product shares), ``None`` if that is not a valid SGTIN head."""
-    link = epc_to_digital_link(f"{_SGTIN}{head}.0")
+    link = epc_to_digital_link(f"{SGTIN}{head}.0")
     return None if link is None else link[:-1]
 
 
@@ -213,10 +213,10 @@ def canonical_value(value: str) -> str:
     memoised Digital Link head plus the serial; every other value goes through the general
     conversion, memoised (the same CBV words, locations and parents recur event after event).
     """
-    if value.startswith(_SGTIN):
+    if value.startswith(SGTIN):
         head, _, serial = value[17:].rpartition(".")
         if serial.isascii() and serial.isalnum():
-            prefix = _sgtin_head(head)
+            prefix = sgtin_link_head(head)
             if prefix is not None:
                 return prefix + serial
     return _canonical_value(value)
@@ -274,4 +274,5 @@ __all__ = [
     "cbv_web_uri",
     "epc_to_digital_link",
     "normalise_digital_link",
+    "sgtin_link_head",
 ]

@@ -25,7 +25,13 @@ from typing import Any, Final
 
 from lxml import etree
 
-from epcis.canonical import VALUE_PREFIXES, canonical_time, canonical_value
+from epcis.canonical import (
+    SGTIN,
+    VALUE_PREFIXES,
+    canonical_time,
+    canonical_value,
+    sgtin_link_head,
+)
 
 #: Fields never hashed.
 IGNORED: Final = frozenset({"recordTime", "eventID", "errorDeclaration", "type"})
@@ -204,8 +210,16 @@ def _epc_values(children: list[Node]) -> tuple[str, list[Node]]:
                 rest.append(child)
             continue
         text = child.text.strip()
-        if text:  # (an epc has no sub-fields in the order: its children are not hashed)
-            values.append("epc=" + canonical_value(text))
+        if not text:  # (an epc has no sub-fields in the order: its children are not hashed)
+            continue
+        if text.startswith(SGTIN):  # canonical_value's own fast path, inlined: the hot loop
+            head, _, serial = text[17:].rpartition(".")
+            if serial.isascii() and serial.isalnum():
+                link = sgtin_link_head(head)
+                if link is not None:
+                    values.append("epc=" + link + serial)
+                    continue
+        values.append("epc=" + canonical_value(text))
     values.sort()
     return "".join(values), rest
 

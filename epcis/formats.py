@@ -15,6 +15,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -451,4 +452,262 @@ __all__ = [
     "to_json",
     "to_xml_12",
     "to_xml_20",
+    "to_xml_text",
 ]
+
+
+# --- XML as text (the hot path of the writers) -----------------------------------------
+#
+# ``to_xml_20_text`` / ``to_xml_12_text`` give exactly what lxml writes for the element of
+# ``to_xml_20`` / ``to_xml_12`` (tests compare them byte for byte), without building the
+# element: one list of string pieces per event. What this path does not handle itself
+# (an extension namespace without a fixed prefix, namespaced attributes, a name or text
+# lxml would refuse) is built through lxml as before, so its output and its errors do not
+# change.
+
+
+class _NotPlainError(Exception):
+    """The event needs the lxml path (see above)."""
+
+
+_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_TEXT_SPECIAL: Final = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTR_SPECIAL: Final = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES: Final = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+     "\t": "&#9;"}
+)  # fmt: skip
+_NO_PREFIXES: Final[frozenset[str]] = frozenset()
+
+
+def _xml_text(value: str) -> str:
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value) is not None:
+        raise _NotPlainError
+    return value.translate(_TEXT_ESCAPES)
+
+
+def _xml_attr(value: str) -> str:
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value) is not None:
+        raise _NotPlainError
+    return value.translate(_ATTR_ESCAPES)
+
+
+def _plain_name(name: str) -> str:
+    if _NAME_RE.fullmatch(name) is None:
+        raise _NotPlainError
+    return name
+
+
+def _qname(name: str, declared: frozenset[str]) -> tuple[str, str, frozenset[str]]:
+    """Tag, namespace declaration (or ``""``) and the prefixes declared below it."""
+    if not name.startswith("{"):
+        return _plain_name(name), "", declared
+    uri, _, local = name[1:].partition("}")
+    prefix = XML_PREFIXES.get(uri)
+    if prefix is None:
+        raise _NotPlainError
+    tag = f"{prefix}:{_plain_name(local)}"
+    if prefix in declared:
+        return tag, "", declared
+    return tag, f' xmlns:{prefix}="{_xml_attr(uri)}"', declared | {prefix}
+
+
+def _element_text(
+    out: list[str],
+    name: str,
+    declared: frozenset[str],
+    attributes: dict[str, str] | None,
+    text: str,
+    children: list[Node],
+    form: str,
+) -> None:
+    tag, declaration, inner = _qname(name, declared)
+    out.append(f"<{tag}{declaration}")
+    if attributes:
+        for key, value in attributes.items():
+            out.append(f' {_plain_name(key)}="{_xml_attr(value)}"')
+    if not text and not children:
+        out.append("/>")
+        return
+    out.append(">")
+    if text:
+        out.append(_xml_text(text))
+    for child in children:
+        _generic_text(out, child, form, inner)
+    out.append(f"</{tag}>")
+
+
+#: Plain element names already checked (bounded: names come from the events).
+_CHECKED_NAMES: set[str] = set()
+_EPC_LISTS: Final = frozenset({"epcList", "childEPCs", "inputEPCList", "outputEPCList"})
+
+
+def _leaf_text(out: list[str], name: str, text: str, form: str) -> None:
+    if name not in _CHECKED_NAMES:
+        _plain_name(name)
+        if len(_CHECKED_NAMES) < 4096:
+            _CHECKED_NAMES.add(name)
+    if not text:
+        out.append(f"<{name}/>")
+        return
+    kind = CBV_FIELDS.get(name)
+    if kind is not None:
+        text = cbv_form(kind, text, form)
+    out.append(f"<{name}>{_xml_text(text)}</{name}>")
+
+
+def _epc_list_text(out: list[str], node: Node) -> bool:
+    """An EPC list of plain ``epc`` members in one piece; ``False`` if it is not one."""
+    if node.text or node.pair_type is not None or not node.children:
+        return False
+    texts: list[str] = []
+    for child in node.children:
+        if child.name != "epc" or child.children or child.pair_type is not None or not child.text:
+            return False
+        texts.append(child.text)
+    if _TEXT_SPECIAL.search("".join(texts)) is not None:
+        return False
+    joined = "</epc><epc>".join(texts)
+    out.append(f"<{node.name}><epc>{joined}</epc></{node.name}>")
+    return True
+
+
+def _generic_text(out: list[str], node: Node, form: str, declared: frozenset[str]) -> None:
+    """Text of ``_generic_xml(parent, node, form)``."""
+    name = node.name
+    if not node.children and node.pair_type is None and not name.startswith("{"):
+        _leaf_text(out, name, node.text, form)
+        return
+    if name in _EPC_LISTS and _epc_list_text(out, node):
+        return
+    text = ""
+    if node.text:
+        kind = CBV_FIELDS.get(name)
+        text = cbv_form(kind, node.text, form) if kind else node.text
+    attributes: dict[str, str] | None = None
+    if node.pair_type is not None:
+        attributes = {"type": cbv_form(CBV_FIELDS[name], node.pair_type, form)}
+    if name in _ATTRIBUTE_CARRIERS:
+        children = []
+        for child in node.children:
+            if child.children:
+                children.append(child)
+            else:
+                if child.name.startswith("{"):
+                    raise _NotPlainError
+                attributes = attributes or {}
+                attributes[child.name] = child.text
+        _element_text(out, name, declared, attributes, text, children, form)
+        return
+    children = []
+    for child in node.children:
+        if child.name.startswith(XSI):
+            raise _NotPlainError  # a namespaced attribute: lxml picks the prefix
+        children.append(child)
+    if name == "persistentDisposition":
+        children = sorted(children, key=lambda c: c.name != "unset")
+    elif name == "errorDeclaration":
+        children = sorted(
+            children,
+            key=lambda c: {"declarationTime": 0, "reason": 1, "correctiveEventIDs": 2}.get(
+                c.name, 3
+            ),
+        )
+    _element_text(out, name, declared, attributes, text, children, form)
+
+
+def _event_text(name: str, body: list[str]) -> str:
+    tag = _plain_name(name)
+    if not body:
+        return f"<{tag}/>"
+    return f"<{tag}>{''.join(body)}</{tag}>"
+
+
+def _head_text(out: list[str], node: Node, form: str) -> None:
+    for name in _COMMON_HEAD:
+        for child in node.children:
+            if child.name == name:
+                _generic_text(out, child, form, _NO_PREFIXES)
+
+
+def _to_xml_20_text(node: Node, event_id: str | None) -> str:
+    if node.name not in ORDER_20:
+        raise UnrepresentableError(f"{node.name} is not an EPCIS 2.0 event type")
+    _no_local_fields(node, ORDER_20[node.name])
+    out: list[str] = []
+    _head_text(out, node, "web")
+    if event_id is not None:
+        out.append(f"<eventID>{_xml_text(event_id)}</eventID>")
+    for name in ("errorDeclaration", "certificationInfo"):
+        for child in node.children:
+            if child.name == name:
+                _generic_text(out, child, "web", _NO_PREFIXES)
+    for child in _sorted_children(node, ORDER_20[node.name]):
+        _generic_text(out, child, "web", _NO_PREFIXES)
+    for child in _extensions(node, ORDER_20[node.name]):
+        _generic_text(out, child, "web", _NO_PREFIXES)
+    return _event_text(node.name, out)
+
+
+def _to_xml_12_text(node: Node, event_id: str | None) -> str:
+    if node.name not in ORDER_12:
+        raise UnrepresentableError(f"{node.name} cannot be carried in EPCIS 1.2")
+    _check_12(node)
+    main, wrapped = ORDER_12[node.name]
+    out: list[str] = []
+    _head_text(out, node, "urn")
+    errors = [c for c in node.children if c.name == "errorDeclaration"]
+    if event_id is not None or errors:
+        out.append("<baseExtension>")
+        if event_id is not None:
+            out.append(f"<eventID>{_xml_text(event_id)}</eventID>")
+        for child in errors:
+            _generic_text(out, child, "urn", _NO_PREFIXES)
+        out.append("</baseExtension>")
+    present = {c.name for c in node.children}
+    required = REQUIRED_12.get(node.name)
+    for child_name in main:
+        if child_name == required and child_name not in present:
+            out.append(f"<{child_name}/>")
+        for child in node.children:
+            if child.name == child_name:
+                _generic_text(out, child, "urn", _NO_PREFIXES)
+    inner = [c for c in _sorted_children(node, wrapped) if c.name in wrapped]
+    extras = _extensions(node, (*main, *wrapped))
+    local = [c for c in extras if not c.name.startswith("{")]
+    if inner or local:
+        out.append("<extension>")
+        for child in inner:
+            _generic_text(out, child, "urn", _NO_PREFIXES)
+        if local:
+            out.append("<extension>")
+            for child in local:
+                _generic_text(out, child, "urn", _NO_PREFIXES)
+            out.append("</extension>")
+        out.append("</extension>")
+    for child in extras:
+        if child.name.startswith("{"):
+            _generic_text(out, child, "urn", _NO_PREFIXES)
+    return _event_text(node.name, out)
+
+
+def to_xml_text(node: Node, event_id: str | None, version: str) -> str:
+    """The serialised XML of the event element of ``node`` in EPCIS ``version`` (``1.2`` or
+    ``2.0``), exactly as lxml writes :func:`to_xml_12` / :func:`to_xml_20`'s element; a 1.2
+    TransformationEvent comes wrapped in the ``extension`` 1.2 keeps it in."""
+    try:
+        text = (
+            _to_xml_12_text(node, event_id) if version == "1.2" else _to_xml_20_text(node, event_id)
+        )
+    except _NotPlainError:
+        element = to_xml_12(node, event_id) if version == "1.2" else to_xml_20(node, event_id)
+        text = etree.tostring(element, encoding="unicode")
+    if version == "1.2" and node.name == "TransformationEvent":
+        text = f"<extension>{text}</extension>"
+    return text

@@ -16,13 +16,15 @@ complete and valid; an invalid document raises :class:`OutboundInvalidError` nam
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, cast
 
 from lxml import etree
 
@@ -35,8 +37,7 @@ from epcis.formats import (
     _new_element,
     event_id_of,
     to_json,
-    to_xml_12,
-    to_xml_20,
+    to_xml_text,
 )
 from epcis.jsonschema_check import check_document_shell, check_event
 from epcis.validate import EpcisValidationError, validate_epcis_file
@@ -196,13 +197,14 @@ def _atomic(path: Path) -> Iterator[tuple[Path, BinaryIO]]:
         raise
 
 
-def _write_xml(
-    raw: BinaryIO, header: Header, events: Iterable[Node], version: str, ids: str
-) -> tuple[int, int, int]:
+def _xml_shell(header: Header, version: str) -> tuple[bytes, bytes]:
+    """The document around its events, written by lxml (declarations, header, master data,
+    2.0 header extensions): the bytes before the first event and after the last."""
     namespace = NS_EPCIS_12 if version == "1.2" else NS_EPCIS_20
-    count = epcs = with_id = 0
-    raw.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-    with xmlfile(raw, encoding="UTF-8") as xf:
+    marker = f"events-{uuid.uuid4().hex}"
+    buffer = io.BytesIO()
+    buffer.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    with xmlfile(cast(BinaryIO, buffer), encoding="UTF-8") as xf:
         attrib = {"schemaVersion": version, "creationDate": header.creation_date or ""}
         with xf.element(f"{{{namespace}}}EPCISDocument", attrib, nsmap=_nsmap(header, namespace)):
             head = _header_xml(header, version)
@@ -212,32 +214,50 @@ def _write_xml(
             with xf.element("EPCISBody"):
                 xf.write("\n    ")
                 with xf.element("EventList"):
-                    for node in events:
-                        event_id = _event_id(node, ids)
-                        try:
-                            element = (
-                                to_xml_12(node, event_id)
-                                if version == "1.2"
-                                else to_xml_20(node, event_id)
-                            )
-                        except UnrepresentableError as exc:
-                            raise UnrepresentableError(f"event #{count + 1}: {exc}") from exc
-                        if version == "1.2" and node.name == "TransformationEvent":
-                            # 1.2 has TransformationEvent only inside EventList/extension
-                            wrapper = etree.Element("extension")
-                            wrapper.append(element)
-                            element = wrapper
-                        xf.write("\n      ", element)
-                        count += 1
-                        epcs += _epc_count(node)
-                        with_id += event_id is not None
+                    xf.write(marker)
                     xf.write("\n    ")
                 xf.write("\n  ")
             if version == "2.0":
                 for extra in header.extras:
                     xf.write("\n  ", _node_element(extra))
             xf.write("\n")
-    raw.write(b"\n")
+    buffer.write(b"\n")
+    before, _, after = buffer.getvalue().partition(marker.encode("ascii"))
+    return before, after
+
+
+#: Event text gathered before one write to the file.
+_WRITE_BATCH_CHARS: Final = 1 << 20
+
+
+def _write_xml(
+    raw: BinaryIO, header: Header, events: Iterable[Node], version: str, ids: str
+) -> tuple[int, int, int]:
+    """The shell from lxml, each event as text (:func:`epcis.formats.to_xml_text`, the
+    same bytes lxml writes for the event's element), written in batches of about 1 MiB."""
+    before, after = _xml_shell(header, version)
+    raw.write(before)
+    count = epcs = with_id = 0
+    pending: list[str] = []
+    size = 0
+    for node in events:
+        event_id = _event_id(node, ids)
+        try:
+            text = to_xml_text(node, event_id, version)
+        except UnrepresentableError as exc:
+            raise UnrepresentableError(f"event #{count + 1}: {exc}") from exc
+        pending.append("\n      ")
+        pending.append(text)
+        size += len(text)
+        if size >= _WRITE_BATCH_CHARS:
+            raw.write("".join(pending).encode("utf-8"))
+            pending.clear()
+            size = 0
+        count += 1
+        epcs += _epc_count(node)
+        with_id += event_id is not None
+    raw.write("".join(pending).encode("utf-8"))
+    raw.write(after)
     return count, epcs, with_id
 
 

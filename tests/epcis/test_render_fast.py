@@ -1,0 +1,153 @@
+"""The writers' fast paths give exactly what the general paths give.
+
+XML events are written as text (:func:`epcis.formats.to_xml_text`) instead of through lxml
+elements; the canonical forms of the event hash take short cuts for SGTINs and canonical
+timestamps. Each is compared here with the general path it replaces, over every event of
+the conformance kit and over inputs chosen to hit the escapes and the fallbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from epcis.canonical import canonical_time, canonical_value, epc_to_digital_link
+from epcis.documents import read_events
+from epcis.event_hash import Node
+from epcis.formats import (
+    UnrepresentableError,
+    _NotPlainError,
+    _to_xml_20_text,
+    to_xml_12,
+    to_xml_20,
+    to_xml_text,
+)
+from epcis.model import ObjectEvent
+from epcis.neutral import event_node
+from serialtrace.errors import SerialtraceError
+from serialtrace.settings import conformance_dir
+
+EXAMPLES = conformance_dir() / "examples"
+
+
+def _lxml_text(node: Node, event_id: str | None, version: str) -> str:
+    element = to_xml_12(node, event_id) if version == "1.2" else to_xml_20(node, event_id)
+    text = etree.tostring(element, encoding="unicode")
+    if version == "1.2" and node.name == "TransformationEvent":
+        text = f"<extension>{text}</extension>"
+    return text
+
+
+def _outcome(render: Any, node: Node, event_id: str | None, version: str) -> str:
+    try:
+        return str(render(node, event_id, version))
+    except (UnrepresentableError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _kit_events() -> list[Node]:
+    nodes: list[Node] = []
+    for path in sorted(EXAMPLES.rglob("*")):
+        if path.suffix in (".xml", ".jsonld", ".json"):
+            try:
+                nodes.extend(source.node for source in read_events(path))
+            except Exception:
+                continue
+    return nodes
+
+
+def test_xml_text_equals_lxml_for_every_event_of_the_kit() -> None:
+    nodes = _kit_events()
+    assert len(nodes) > 200
+    for node in nodes:
+        for version in ("1.2", "2.0"):
+            for event_id in (None, "urn:uuid:1"):
+                assert _outcome(to_xml_text, node, event_id, version) == _outcome(
+                    _lxml_text, node, event_id, version
+                ), (node.name, version)
+
+
+def test_xml_text_escapes_like_lxml(events: list[Any]) -> None:
+    tricky = "A&B <C> \"q\" 's' \r\n\t é 💊 ]]>"
+    commissioning = replace(events[0], lot=tricky)
+    decommissioning = replace(events[-1], reason=tricky)
+    for event in (commissioning, decommissioning, *events):
+        node = event_node(event)
+        node.children.append(Node("{urn:serialtrace:epcis:1}note", tricky))
+        for version in ("1.2", "2.0"):
+            fast = to_xml_text(node, "ni:///sha-256;ab?ver=CBV2.0", version)
+            assert fast == _lxml_text(node, "ni:///sha-256;ab?ver=CBV2.0", version)
+    # the sample takes the text path (no fallback to lxml)
+    assert "&amp;B &lt;C&gt;" in _to_xml_20_text(event_node(commissioning), None)
+
+
+def test_xml_text_falls_back_to_lxml_and_keeps_its_errors(events: list[Any]) -> None:
+    node = event_node(events[0])
+    odd = Node(node.name, "", [*node.children, Node("{urn:example:x}extra", "1")])
+    with pytest.raises(_NotPlainError):
+        _to_xml_20_text(odd, None)  # a namespace without a fixed prefix: lxml names it
+    assert to_xml_text(odd, None, "2.0") == _lxml_text(odd, None, "2.0")
+    bad = Node(node.name, "", [*node.children, Node("{urn:serialtrace:epcis:1}x", "a\x01b")])
+    with pytest.raises(ValueError, match="XML compatible"):
+        to_xml_text(bad, None, "2.0")
+
+
+def test_sgtin_short_cut_equals_the_general_conversion() -> None:
+    values = [
+        "urn:epc:id:sgtin:0312345.067890.000000000042",
+        "urn:epc:id:sgtin:030001.0012345.A%2FB",
+        "urn:epc:id:sgtin:030001.0012345.a'b",
+        "urn:epc:id:sgtin:030001.0012345.",
+        "urn:epc:id:sgtin:030001.0012345.ÄB",
+        "urn:epc:id:sgtin:030001.0012345.A\nB",
+        "urn:epc:id:sgtin:030001.A12345.7",
+        "urn:epc:id:sgtin:030001.7",
+        "urn:epc:id:sgtin:.7",
+        "urn:epc:id:sgtin:0300.01.0012345.7",
+        "urn:epc:id:sscc:0312345.1000000042",
+        "urn:epc:id:sgln:0312345.00000.0",
+    ]
+    for value in values:
+        assert _canonical(lambda v: canonical_value(v), value) == _canonical(
+            lambda v: epc_to_digital_link(v) or v, value
+        ), value
+
+
+def _canonical(convert: Any, value: str) -> str:
+    try:
+        return str(convert(value))
+    except SerialtraceError as exc:  # e.g. a non-digit item reference: same error both ways
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_canonical_time_short_cut_equals_the_general_path() -> None:
+    for value in ("2026-01-01T08:00:00.000", "2024-02-29T23:59:59.999", "1999-12-31T00:00:00.5"):
+        with_offset = canonical_time(value + "+00:00")
+        assert canonical_time(with_offset) == with_offset
+    assert canonical_time("0999-01-01T00:00:00.000Z") == canonical_time(
+        "0999-01-01T00:00:00.000+00:00"
+    )
+    for broken in ("2026-13-01T00:00:00.000Z", "2026-13-01T00:00:00.000+00:00"):
+        with pytest.raises(ValueError):
+            canonical_time(broken)
+
+
+def test_a_case_commissioning_takes_the_text_path() -> None:
+    event = ObjectEvent(
+        datetime(2026, 1, 1, 8, tzinfo=UTC),
+        "ADD",
+        "commissioning",
+        "active",
+        tuple(f"urn:epc:id:sgtin:0312345.067890.{n:012d}" for n in range(20)),
+        "urn:epc:id:sgln:0312345.00001.0",
+        "urn:epc:id:sgln:0312345.00001.0",
+        lot="LOT1",
+        expiry=date(2028, 1, 31),
+    )
+    node = event_node(event)
+    assert _to_xml_20_text(node, None) == _lxml_text(node, None, "2.0")
+    assert to_xml_text(node, None, "1.2") == _lxml_text(node, None, "1.2")
