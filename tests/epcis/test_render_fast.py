@@ -8,6 +8,8 @@ the conformance kit and over inputs chosen to hit the escapes and the fallbacks.
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from epcis import jsonschema_check
 from epcis.canonical import canonical_time, canonical_value, epc_to_digital_link
 from epcis.documents import read_events
 from epcis.event_hash import Node
@@ -26,6 +29,7 @@ from epcis.formats import (
     to_xml_20,
     to_xml_text,
 )
+from epcis.jsonschema_check import check_event
 from epcis.model import ObjectEvent
 from epcis.neutral import event_node
 from serialtrace.errors import SerialtraceError
@@ -151,3 +155,72 @@ def test_a_case_commissioning_takes_the_text_path() -> None:
     node = event_node(event)
     assert _to_xml_20_text(node, None) == _lxml_text(node, None, "2.0")
     assert to_xml_text(node, None, "1.2") == _lxml_text(node, None, "1.2")
+
+
+# --- JSON-LD events checked once per shape ---------------------------------------------
+
+
+def _json_event(epcs: list[Any], **fields: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventID": "ni:///sha-256;00?ver=CBV2.0",
+        "eventTime": "2026-01-01T08:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": epcs,
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": "urn:epc:id:sgln:0312345.00001.0"},
+    }
+    event.update(fields)
+    return event
+
+
+def test_shape_check_is_on_for_the_kit_schema_and_off_when_its_premise_breaks() -> None:
+    assert jsonschema_check.shape_check_enabled()
+    schema = copy.deepcopy(jsonschema_check._validator("event").schema)
+    assert jsonschema_check._shape_premise_holds(schema)
+    schema["definitions"]["eventID"] = {"type": "string", "pattern": "^ni:"}
+    assert not jsonschema_check._shape_premise_holds(schema)
+    schema = copy.deepcopy(jsonschema_check._validator("event").schema)
+    schema["definitions"]["ObjectEvent"]["allOf"].append(
+        {"properties": {"epcList": {"type": "array", "maxItems": 3}}}
+    )
+    assert not jsonschema_check._shape_premise_holds(schema)
+
+
+def test_shape_check_still_finds_every_kind_of_error() -> None:
+    epcs = [f"urn:epc:id:sgtin:0312345.067890.{n}" for n in range(5)]
+    assert check_event(_json_event(epcs)) is None
+    assert check_event(_json_event(epcs[::-1], eventTime="2026-02-01T08:00:00Z")) is None
+    bad = {
+        "an EPC that is not a URI": _json_event([*epcs, "not a uri"]),
+        "an EPC twice": _json_event([*epcs, epcs[0]]),
+        "an EPC that is a number": _json_event([*epcs, 7]),
+        "a time without an offset": _json_event(epcs, eventTime="2026-01-01T08:00:00"),
+        "an action of the known shape gone wrong": _json_event(epcs, action="ADDED"),
+        "a field the event type does not have": _json_event(epcs, childEPCs=epcs),
+        "a parentID on an ObjectEvent": _json_event(epcs, parentID=epcs[0]),
+    }
+    for why, event in bad.items():
+        problem = check_event(event)
+        assert problem is not None, why
+        assert "rule:" in problem, why
+    # a repeated child EPC is allowed by the schema in an AggregationEvent (no uniqueItems)
+    aggregation = _json_event([], type="AggregationEvent", parentID="urn:epc:id:sscc:0312345.1")
+    del aggregation["epcList"]
+    aggregation["childEPCs"] = [epcs[0], epcs[0]]
+    assert check_event(aggregation) is None
+
+
+def test_shape_check_agrees_with_the_full_schema_on_the_kit() -> None:
+    checked = 0
+    for path in sorted(EXAMPLES.rglob("*.jsonld")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        body = document.get("epcisBody", {})
+        for event in body.get("eventList", []) if isinstance(body, dict) else []:
+            if isinstance(event, dict):
+                verdict = check_event(event) is None
+                assert verdict == (jsonschema_check._full_check(event) is None), path.name
+                checked += 1
+    assert checked > 50
