@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from epcis import event_hash as event_hash_module
 from epcis import jsonschema_check
 from epcis.canonical import canonical_time, canonical_value, epc_to_digital_link
 from epcis.documents import read_events
@@ -224,3 +225,36 @@ def test_shape_check_agrees_with_the_full_schema_on_the_kit() -> None:
                 assert verdict == (jsonschema_check._full_check(event) is None), path.name
                 checked += 1
     assert checked > 50
+
+
+def test_one_product_epc_list_short_cut_equals_the_member_loop() -> None:
+    head = "urn:epc:id:sgtin:0312345.067890."
+    lists = [
+        [f"{head}{n}" for n in (5, 40, 3, 100, 7)],
+        [f"{head}{n}" for n in (5, 40)] + ["urn:epc:id:sgtin:0312345.067891.1"],
+        [f"{head}A1", f"{head}a%2F", f"{head}b"],
+        [f"{head}1", f"{head}"],
+        [f"{head}1", f" {head}2", f"{head}3 "],
+        [f"{head}1", f"{head}2.3"],
+        [f"{head}1", f"{head}2\n{head}3"],
+        [f"{head}1", "urn:epc:id:sscc:0312345.1000000042"],
+        ["urn:epc:id:sgtin:0312345.A67890.1", "urn:epc:id:sgtin:0312345.A67890.2"],
+    ]
+    for texts in lists:
+        children = [Node("epc", text) for text in texts]
+        assert _outcome_of(prehash_of_epcs, children) == _outcome_of(_member_loop, texts), texts
+
+
+def _member_loop(texts: list[str]) -> str:
+    return "".join(sorted("epc=" + canonical_value(t.strip()) for t in texts if t.strip()))
+
+
+def _outcome_of(compute: Any, argument: Any) -> str:
+    try:
+        return str(compute(argument))
+    except SerialtraceError as exc:  # the same error both ways
+        return f"{type(exc).__name__}: {exc}"
+
+
+def prehash_of_epcs(children: list[Node]) -> str:
+    return event_hash_module._epc_values(children)[0]
