@@ -201,7 +201,19 @@ def _hit_parser_limit(exc: etree.XMLSyntaxError) -> bool:
     return any("huge" in text.lower() or "excessive" in text.lower() for text in texts)
 
 
-def _stream_check(path: Path, schema: etree.XMLSchema) -> str | None:
+#: The elements a document of ours repeats (events, master data entries): the streaming
+#: pass of :func:`validate_epcis_file` with ``own_document=True`` hands only these to
+#: Python and drops each when it is complete (what lies between them is small).
+OWN_DOCUMENT_TAGS: Final = tuple(
+    f"{{*}}{name}"
+    for name in ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent",
+                 "AssociationEvent", "QuantityEvent", "VocabularyElement")
+)  # fmt: skip
+
+
+def _stream_check(
+    path: Path, schema: etree.XMLSchema, tags: tuple[str, ...] | None = None
+) -> str | None:
     """libxml2's streaming (SAX) validation in bounded memory: ``None`` if valid, else a message.
 
     The streaming validator reports no line numbers, so it only gives the verdict;
@@ -212,8 +224,14 @@ def _stream_check(path: Path, schema: etree.XMLSchema) -> str | None:
     message: str | None = None
     for huge_tree in (False, True):
         try:
+            selection: dict[str, Any] = {} if tags is None else {"tag": tags}
             for _event, element in iterparse(
-                path, events=("end",), schema=schema, huge_tree=huge_tree, **_SECURE_OPTIONS
+                path,
+                events=("end",),
+                schema=schema,
+                huge_tree=huge_tree,
+                **selection,
+                **_SECURE_OPTIONS,
             ):
                 # Drop what has been validated: memory stays flat on huge files.
                 element.clear()
@@ -269,8 +287,12 @@ def _tree_errors(path: Path, schema: etree.XMLSchema, schema_lock: threading.Loc
     return entries or [_Entry(0, "document is not valid (libxml2 gave no details)")]
 
 
-def validate_epcis_file(path: Path) -> ValidationReport:
+def validate_epcis_file(path: Path, *, own_document: bool = False) -> ValidationReport:
     """Validate ``path`` against the XSD its root namespace calls for.
+
+    ``own_document``: the file is one our writers produced (bounded outside its events), so
+    the streaming pass looks at events and master data entries only (see
+    :data:`OWN_DOCUMENT_TAGS`); the verdict is the same, libxml2 validates every element.
 
     A document with a DOCTYPE is reported invalid without further parsing (EPCIS files
     never need DTDs; refusing them shuts out entity tricks). Raises
@@ -291,7 +313,9 @@ def validate_epcis_file(path: Path) -> ValidationReport:
                 "not allowed in EPCIS documents (refused for safety)",
             )
         ]
-    elif (stream_message := _stream_check(path, schema)) is None:
+    elif (
+        stream_message := _stream_check(path, schema, OWN_DOCUMENT_TAGS if own_document else None)
+    ) is None:
         entries = []
     elif path.stat().st_size > DETAILED_PASS_MAX_BYTES:
         entries = [

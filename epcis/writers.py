@@ -423,7 +423,7 @@ def write_document(
         raw.flush()
         if fmt != "2.0-jsonld":
             try:
-                report = validate_epcis_file(partial)
+                report = validate_epcis_file(partial, own_document=True)
             except EpcisValidationError as exc:
                 raise OutboundInvalidError(str(exc)) from exc
             if not report.valid:

@@ -12,6 +12,7 @@ import copy
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from epcis.formats import (
 from epcis.jsonschema_check import check_event
 from epcis.model import ObjectEvent
 from epcis.neutral import event_node
+from epcis.validate import EpcisValidationError, validate_epcis_file
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import conformance_dir
 
@@ -258,3 +260,22 @@ def _outcome_of(compute: Any, argument: Any) -> str:
 
 def prehash_of_epcs(children: list[Node]) -> str:
     return event_hash_module._epc_values(children)[0]
+
+
+def test_own_document_validation_gives_the_same_verdict(tmp_path: Path) -> None:
+    examples = sorted(EXAMPLES.rglob("*.xml"))
+    assert len(examples) > 40
+    for path in examples:
+        try:
+            general = validate_epcis_file(path)
+        except EpcisValidationError:
+            continue
+        own = validate_epcis_file(path, own_document=True)
+        assert (own.valid, own.errors) == (general.valid, general.errors), path.name
+    sample = tmp_path / "sample.xml"
+    text = next(p for p in examples if validate_epcis_file(p).valid).read_text(encoding="utf-8")
+    for broken in ("</eventTime>", "</action>"):
+        if broken in text:
+            sample.write_text(text.replace(broken, broken + "<stray/>", 1), encoding="utf-8")
+            report = validate_epcis_file(sample, own_document=True)
+            assert not report.valid and "stray" in report.errors[0]
