@@ -190,6 +190,8 @@ class _Plan:
     fields: tuple[_Field, ...]
     names: frozenset[str]
     epc_list: bool  # exactly ``(("epc", None),)``: the hot path of EPC lists
+    rank: dict[str, int]  # name -> position in the order
+    by_name: dict[str, _Field]
 
 
 def _compile(order: Order) -> _Plan:
@@ -197,7 +199,13 @@ def _compile(order: Order) -> _Plan:
         _Field(name, name + "=", _is_time(name), None if sub is None else _compile(sub))
         for name, sub in order
     )
-    return _Plan(fields, frozenset(name for name, _ in order), order == (("epc", None),))
+    return _Plan(
+        fields,
+        frozenset(name for name, _ in order),
+        order == (("epc", None),),
+        {entry.name: index for index, entry in enumerate(fields)},
+        {entry.name: entry for entry in fields},
+    )
 
 
 def _one_product_epcs(children: list[Node]) -> str | None:
@@ -279,10 +287,10 @@ def _ordered(children: list[Node], plan: _Plan) -> tuple[str, list[Node]]:
     if not by_name:
         return "", rest
     parts: list[str] = []
-    for entry in plan.fields:
-        group = by_name.get(entry.name)
-        if group is None:
-            continue
+    present = sorted(by_name, key=plan.rank.__getitem__) if len(by_name) > 1 else by_name
+    for name in present:
+        entry = plan.by_name[name]
+        group = by_name[name]
         values: list[str] = []
         for child in group:
             text = child.text.strip()

@@ -40,8 +40,15 @@ from epcis.formats import (
     to_xml_text,
 )
 from epcis.jsonschema_check import check_document_shell, check_event
-from epcis.validate import EpcisValidationError, validate_epcis_file
+from epcis.parallel_xsd import VALID, ConcurrentValidator
+from epcis.validate import (
+    OWN_DOCUMENT_TAGS,
+    SCHEMA_BY_NAMESPACE,
+    EpcisValidationError,
+    validate_epcis_file,
+)
 from serialtrace.errors import SerialtraceError
+from serialtrace.settings import require_conformance_file
 
 FORMATS: Final = ("1.2-xml", "2.0-xml", "2.0-jsonld")
 SUFFIX: Final[dict[str, str]] = {
@@ -231,12 +238,18 @@ _WRITE_BATCH_CHARS: Final = 1 << 20
 
 
 def _write_xml(
-    raw: BinaryIO, header: Header, events: Iterable[Node], version: str, ids: str
+    raw: BinaryIO,
+    header: Header,
+    events: Iterable[Node],
+    version: str,
+    ids: str,
+    tee: ConcurrentValidator,
 ) -> tuple[int, int, int]:
     """The shell from lxml, each event as text (:func:`epcis.formats.to_xml_text`, the
-    same bytes lxml writes for the event's element), written in batches of about 1 MiB."""
+    same bytes lxml writes for the event's element), written in batches of about 1 MiB
+    (each also handed to the concurrent XSD validation, ``tee``)."""
     before, after = _xml_shell(header, version)
-    raw.write(before)
+    tee.write(raw, before)
     count = epcs = with_id = 0
     pending: list[str] = []
     size = 0
@@ -250,14 +263,14 @@ def _write_xml(
         pending.append(text)
         size += len(text)
         if size >= _WRITE_BATCH_CHARS:
-            raw.write("".join(pending).encode("utf-8"))
+            tee.write(raw, "".join(pending).encode("utf-8"))
             pending.clear()
             size = 0
         count += 1
         epcs += _epc_count(node)
         with_id += event_id is not None
-    raw.write("".join(pending).encode("utf-8"))
-    raw.write(after)
+    tee.write(raw, "".join(pending).encode("utf-8"))
+    tee.write(raw, after)
     return count, epcs, with_id
 
 
@@ -417,19 +430,31 @@ def write_document(
             count, epcs, with_id = _write_jsonld(raw, target, events, ids)
         else:
             version = "1.2" if fmt == "1.2-xml" else "2.0"
-            count, epcs, with_id = _write_xml(
-                raw, target, events, version, "none" if version == "1.2" else ids
-            )
-        raw.flush()
-        if fmt != "2.0-jsonld":
+            namespace = NS_EPCIS_12 if version == "1.2" else NS_EPCIS_20
+            schema = require_conformance_file(SCHEMA_BY_NAMESPACE[namespace])
+            tee = ConcurrentValidator(partial, schema, OWN_DOCUMENT_TAGS)
             try:
-                report = validate_epcis_file(partial, own_document=True)
-            except EpcisValidationError as exc:
-                raise OutboundInvalidError(str(exc)) from exc
-            if not report.valid:
-                raise OutboundInvalidError(
-                    f"{path.name} is not valid EPCIS {fmt}: {_explain_xml(partial)}"
+                count, epcs, with_id = _write_xml(
+                    raw, target, events, version, "none" if version == "1.2" else ids, tee
                 )
+                raw.flush()
+                verdict = tee.verdict()
+            finally:
+                tee.close()
+            if verdict != VALID:  # invalid, or validated here (small file, no child)
+                try:
+                    report = validate_epcis_file(partial, own_document=True)
+                except EpcisValidationError as exc:
+                    raise OutboundInvalidError(str(exc)) from exc
+                if not report.valid:
+                    raise OutboundInvalidError(
+                        f"{path.name} is not valid EPCIS {fmt}: {_explain_xml(partial)}"
+                    )
+                if verdict is not None:  # the child and libxml2 here disagree: never "valid"
+                    raise OutboundInvalidError(
+                        f"{path.name} is not valid EPCIS {fmt}: {verdict} [{schema.name}]"
+                    )
+        raw.flush()
     size = partial.stat().st_size
     partial.replace(path)
     return DocumentStats(path, fmt, count, epcs, size, with_id)

@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 from epcis import event_hash as event_hash_module
-from epcis import jsonschema_check
+from epcis import jsonschema_check, parallel_xsd
 from epcis.canonical import canonical_time, canonical_value, epc_to_digital_link
 from epcis.documents import read_events
 from epcis.event_hash import Node
@@ -33,8 +33,9 @@ from epcis.formats import (
 )
 from epcis.jsonschema_check import check_event
 from epcis.model import ObjectEvent
-from epcis.neutral import event_node
+from epcis.neutral import event_node, header_of
 from epcis.validate import EpcisValidationError, validate_epcis_file
+from epcis.writers import OutboundInvalidError, write_document
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import conformance_dir
 
@@ -279,3 +280,55 @@ def test_own_document_validation_gives_the_same_verdict(tmp_path: Path) -> None:
             sample.write_text(text.replace(broken, broken + "<stray/>", 1), encoding="utf-8")
             report = validate_epcis_file(sample, own_document=True)
             assert not report.valid and "stray" in report.errors[0]
+
+
+def _event(index: int, action: str) -> Node:
+    return Node(
+        "ObjectEvent",
+        children=[
+            Node("eventTime", "2024-01-01T00:00:00.000Z"),
+            Node("eventTimeZoneOffset", "+00:00"),
+            Node(
+                "epcList",
+                children=[
+                    Node("epc", f"urn:epc:id:sgtin:0312345.067890.{index}{n}") for n in range(9)
+                ],
+            ),
+            Node("action", action),
+        ],
+    )
+
+
+@pytest.mark.parametrize("fmt", ["1.2-xml", "2.0-xml"])
+def test_concurrent_xsd_validation_in_a_second_process(
+    tmp_path: Path, header: Any, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel_xsd, "START_AFTER_BYTES", 4096)  # a child for a small file
+    started: list[str] = []
+    real_start = parallel_xsd.ConcurrentValidator._start
+
+    def spy(self: Any, raw: Any) -> None:
+        real_start(self, raw)
+        started.append("started" if self.process is not None else "failed")
+
+    monkeypatch.setattr(parallel_xsd.ConcurrentValidator, "_start", spy)
+    verdicts: list[str | None] = []
+    real_verdict = parallel_xsd.ConcurrentValidator.verdict
+
+    def record(self: Any) -> str | None:
+        verdicts.append(real_verdict(self))
+        return verdicts[-1]
+
+    monkeypatch.setattr(parallel_xsd.ConcurrentValidator, "verdict", record)
+    good = [_event(i, "OBSERVE") for i in range(300)]
+    stats = write_document(tmp_path / "good.xml", header_of(header), good, fmt)
+    assert started == ["started"] and stats.events == 300
+    assert validate_epcis_file(stats.path).valid
+    bad = [*good[:250], _event(999, "OBSERVED"), *good[250:]]
+    with pytest.raises(OutboundInvalidError) as caught:
+        write_document(tmp_path / "bad.xml", header_of(header), bad, fmt)
+    assert "event #251" in str(caught.value) and "OBSERVED" in str(caught.value)
+    assert started == ["started", "started"]
+    assert verdicts[0] == parallel_xsd.VALID  # the child's verdict on each document
+    assert verdicts[1] is not None and "OBSERVED" in verdicts[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.xml"]  # nothing half-written
