@@ -1,14 +1,16 @@
 """Streaming writers for EPCIS 1.2 XML, 2.0 XML and 2.0 JSON-LD documents of neutral events,
 each validated before the file is placed.
 
-Events are consumed one at a time: XML goes through ``lxml.etree.xmlfile`` (one small
-element per event), JSON-LD is written event by event with ``json.dumps``; memory does not
-grow with the document. EPCIS 2.0 event IDs are the CBV 2.0 event hashes
+Events are consumed one at a time: XML's shell goes through ``lxml.etree.xmlfile`` and
+each event is written as text (:func:`epcis.formats.to_xml_text`: the bytes lxml would
+write for its element), JSON-LD is written event by event with ``json.dumps``; memory does
+not grow with the document. EPCIS 2.0 event IDs are the CBV 2.0 event hashes
 (:mod:`epcis.event_hash`), computed from the final event.
 
 Validation: XML against the official XSD of the conformance kit (streamed, see
-:mod:`epcis.validate`); JSON-LD against the official JSON schema, event by event while
-writing and the document shell once (:mod:`epcis.jsonschema_check`). The document is
+:mod:`epcis.validate`; a document over 8 MiB by a second process while it is written,
+:mod:`epcis.parallel_xsd`); JSON-LD against the official JSON schema, event by event while
+writing (once per event shape, :mod:`epcis.jsonschema_check`) and the document shell once. The document is
 written to a hidden temporary file beside ``path`` and renamed into place only when it is
 complete and valid; an invalid document raises :class:`OutboundInvalidError` naming the event
 (its number and eventID) and the rule, and leaves nothing behind.
