@@ -10,10 +10,11 @@ not grow with the document. EPCIS 2.0 event IDs are the CBV 2.0 event hashes
 Validation: XML against the official XSD of the conformance kit (streamed, see
 :mod:`epcis.validate`; a document over 8 MiB by a second process while it is written,
 :mod:`epcis.parallel_xsd`); JSON-LD against the official JSON schema, event by event while
-writing (once per event shape, :mod:`epcis.jsonschema_check`) and the document shell once. The document is
-written to a hidden temporary file beside ``path`` and renamed into place only when it is
-complete and valid; an invalid document raises :class:`OutboundInvalidError` naming the event
-(its number and eventID) and the rule, and leaves nothing behind.
+writing (once per event shape, :mod:`epcis.jsonschema_check`) and the document shell once.
+The document is written to a hidden temporary file beside ``path`` and renamed into place
+only when it is complete and valid; an invalid document raises
+:class:`OutboundInvalidError` naming the event (its number and eventID) and the rule, and
+leaves nothing behind.
 """
 
 from __future__ import annotations
