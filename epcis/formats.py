@@ -226,7 +226,10 @@ def _head(element: etree._Element, node: Node, form: str) -> None:
 
 
 def to_xml_20(node: Node, event_id: str | None) -> etree._Element:
-    """EPCIS 2.0 XML element of ``node`` (``event_id`` written as its eventID)."""
+    """EPCIS 2.0 XML element of ``node`` (``event_id`` written as its eventID).
+
+    Mirrored as text by ``_to_xml_20_text`` (the writers' hot path): a change here (or in
+    ``_fill_xml``) must be made there too; tests/epcis/test_render_fast.py compares them."""
     if node.name not in ORDER_20:
         raise UnrepresentableError(f"{node.name} is not an EPCIS 2.0 event type")
     _no_local_fields(node, ORDER_20[node.name])
@@ -256,7 +259,9 @@ def _extensions(node: Node, order: Iterable[str]) -> list[Node]:
 
 
 def to_xml_12(node: Node, event_id: str | None) -> etree._Element:
-    """EPCIS 1.2 XML element of ``node`` (raises :class:`UnrepresentableError`)."""
+    """EPCIS 1.2 XML element of ``node`` (raises :class:`UnrepresentableError`).
+
+    Mirrored as text by ``_to_xml_12_text``: keep both in step (see :func:`to_xml_20`)."""
     if node.name not in ORDER_12:
         raise UnrepresentableError(f"{node.name} cannot be carried in EPCIS 1.2")
     _check_12(node)
