@@ -29,7 +29,7 @@ from dagster import (
 from epcis.shipping import render_shipment
 from epcis.writers import FORMATS
 from orchestration.resources import EpcisOutbox, RawZone
-from serialtrace.settings import Home
+from serialtrace.settings import CLIENTS_FOLDER, Home
 
 shipment_partitions = DynamicPartitionsDefinition(name="shipments")
 
@@ -40,6 +40,14 @@ SHIPPING_INPUTS = [
 ]  # fmt: skip
 
 SHIPPING_JOB = "epcis_shipping_job"
+
+
+def shipment_home(raw_path: str) -> Home:
+    """The data space whose raw zone is ``raw_path`` (a client's keeps its installation)."""
+    root = Path(raw_path).parent
+    if root.parent.name == CLIENTS_FOLDER:
+        return Home(root, installation_root=root.parent.parent)
+    return Home(root)
 
 
 @asset(
@@ -55,7 +63,7 @@ def epcis_shipment_documents(
     """DSCSA shipping files of one shipment (commissioning, packing and the shipping event
     with PO, despatch advice, parties and Transaction Statement) in 1.2 XML, 2.0 XML and
     2.0 JSON-LD, each validated against the official schemas before it is placed."""
-    home = Home(Path(raw_zone.path).parent)
+    home = shipment_home(raw_zone.path)
     rendered = render_shipment(home, context.partition_key, FORMATS, outbox=epcis_outbox.folder)
     for document in rendered.documents:
         context.log.info(f"wrote {document.path} ({document.events} events)")
