@@ -57,9 +57,7 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
         hashes.append([event_hash(e.node) for e in read_events(path)])
     assert hashes[0] == hashes[1] == hashes[2]
     assert len(hashes[0]) > 2  # commissioning, packing, shipping
-    (materialization,) = [
-        e.materialization for e in run.get_asset_materialization_events()
-    ]
+    (materialization,) = [e.materialization for e in run.get_asset_materialization_events()]
     metadata = materialization.metadata
     assert metadata["units"].value == result.passed
     assert metadata["pallets"].value == result.pallets
