@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from epcis.canonical import epc_to_digital_link, normalise_digital_link
 from epcis.check import check_file
+from epcis.deviations import classify
 from epcis.documents import EpcisReadError, read_document, trailing_extras
 from epcis.event_hash import Node, event_hash
 from epcis.formats import event_id_of
@@ -96,6 +97,9 @@ INBOUND_DEVIATION_SCHEMA: Final = pa.schema(
         pa.field("file_id", pa.string(), nullable=False),
         pa.field("line", pa.int64(), nullable=True),
         pa.field("message", pa.string(), nullable=False),
+        # vendor_attribute | unnamespaced_extension | element_order | incomplete_header |
+        # old_version | default_namespace | schema (epcis.deviations)
+        pa.field("kind", pa.string(), nullable=True),
     ]
 )
 INBOUND_FILE_SCHEMA: Final = pa.schema(
@@ -254,7 +258,8 @@ def ingest_file(
         raise _reject(home, path, [f"not well-formed or not EPCIS: {exc}"]) from None
     if any("not well-formed" in e for e in report.errors):
         raise _reject(home, path, report.errors)
-    deviations = list(report.errors)
+    found = classify(path, list(report.errors), json_document=header.format == "2.0-jsonld")
+    deviations = [str(d) for d in found]
     if deviations and policy == "strict":
         raise _reject(
             home, path, [f"{len(deviations)} deviation(s) from {report.schema}:", *deviations]
@@ -313,12 +318,7 @@ def ingest_file(
         for attribute in attributes
     ]
     deviation_rows = [
-        {
-            "file_id": file_id,
-            "line": int(m.group(1)) if (m := re.match(r"line (\d+):", d)) else None,
-            "message": d,
-        }
-        for d in deviations
+        {"file_id": file_id, "line": d.line, "message": d.message, "kind": d.kind} for d in found
     ]
     file_row = {
         "file_id": file_id,

@@ -4,8 +4,9 @@
 ``new_shipments_sensor`` registers the shipments ``serialtrace ship`` wrote to the raw
 zone and asks for their rendering. Each partition writes the shipping file in EPCIS 1.2
 XML (DSCSA), 2.0 XML and 2.0 JSON-LD, validated, under
-``<outbox>/shipments/<shipment>/``. Per-partner format choice waits for the partners
-configuration (partners/config.py): until then every format is written.
+``<outbox>/shipments/<shipment>/`` (every format: the partners' delivery picks the one
+each partner takes); the Transaction History is carried when the buyer is a configured
+partner with ``transaction_history = true`` (partners.toml).
 """
 
 import json
@@ -42,6 +43,16 @@ SHIPPING_INPUTS = [
 SHIPPING_JOB = "epcis_shipping_job"
 
 
+def partner_wants_history(home: Home, shipment_id: str) -> bool:
+    """Whether the shipment's buyer is a configured partner asking for the DSCSA
+    Transaction History (``transaction_history`` in partners.toml)."""
+    from epcis.shipping import load_shipment
+    from partners.config import load_partners
+
+    buyer = load_shipment(home, shipment_id)[0]["destination_party_gln"]
+    return any(p.transaction_history for p in load_partners(home) if p.gln == buyer)
+
+
 def shipment_home(raw_path: str) -> Home:
     """The data space whose raw zone is ``raw_path`` (a client's keeps its installation)."""
     root = Path(raw_path).parent
@@ -64,13 +75,22 @@ def epcis_shipment_documents(
     with PO, despatch advice, parties and Transaction Statement) in 1.2 XML, 2.0 XML and
     2.0 JSON-LD, each validated against the official schemas before it is placed."""
     home = shipment_home(raw_zone.path)
-    rendered = render_shipment(home, context.partition_key, FORMATS, outbox=epcis_outbox.folder)
+    history = partner_wants_history(home, context.partition_key)
+    rendered = render_shipment(
+        home,
+        context.partition_key,
+        FORMATS,
+        outbox=epcis_outbox.folder,
+        transaction_history=history,
+    )
     for document in rendered.documents:
         context.log.info(f"wrote {document.path} ({document.events} events)")
     return MaterializeResult(
         metadata={
             "paths": MetadataValue.json([str(d.path) for d in rendered.documents]),
             "events": rendered.documents[0].events,
+            "transaction_history": history,
+            "history_events": rendered.history_events,
             **rendered.counts,
         }
     )
