@@ -6,6 +6,7 @@ EPCIS 1.1, default namespace), each recognised by name: recorded against the loa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _swap_action_and_bizstep(text: str) -> str:
 
 
 #: kind -> how a partner's file gets it
-MUTATIONS = {
+MUTATIONS: dict[str, Callable[[str], str]] = {
     "vendor_attribute": lambda t: t.replace("<eventTime>", '<eventTime erpClock="SAP">', 1),
     "unnamespaced_extension": lambda t: t.replace(
         "</disposition>", "</disposition>\n        <erpBatchRef>B-4711</erpBatchRef>", 1
