@@ -61,6 +61,10 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
     metadata = materialization.metadata
     assert metadata["units"].value == result.passed
     assert metadata["pallets"].value == result.pallets
+    # the buyer is acme-sftp of the embedded partners: it asks for the Transaction History,
+    # which is empty for product we made ourselves
+    assert metadata["transaction_history"].value is True
+    assert metadata["history_events"].value == 0
     assert not list(tmp_path.glob("home/epcis/outbox/*"))  # only the resource's outbox
 
 
