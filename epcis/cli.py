@@ -77,7 +77,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     home = resolve_home(getattr(args, "home", None))
     receiver = args.to
     chosen = args.format
-    if args.partner is not None:  # the partner's GLN and EPCIS format (partners.toml)
+    history = args.transaction_history
+    if args.partner is not None:  # the partner's GLN, EPCIS format, history (partners.toml)
         from partners.config import get_partner
 
         partner = get_partner(home, args.partner)
@@ -87,6 +88,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             )
         receiver = partner.gln
         chosen = chosen or partner.epcis_format
+        history = partner.transaction_history if history is None else history
     chosen = chosen or "all"
     formats = FORMATS if chosen == "all" else (chosen,)
     rendered = render_shipment(
@@ -95,12 +97,50 @@ def _cmd_render(args: argparse.Namespace) -> int:
         formats,
         receiver_gln=receiver,
         outbox=Path(args.outbox) if args.outbox else None,
+        transaction_history=bool(history),
     )
     for document in rendered.documents:
         print(
             f"{document.path}: {document.format}, {document.events} events, "
             f"{document.epcs} EPCs, valid"
         )
+    if history:
+        print(
+            f"transaction history: {rendered.history_events} prior transaction event(s)"
+            + ("" if rendered.history_events else " (none: we are the first owner)")
+        )
+    return 0
+
+
+def _cmd_receipt(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from epcis.shipping import render_receipt
+    from epcis.writers import FORMATS
+    from serialtrace.settings import resolve_home
+
+    home = resolve_home(getattr(args, "home", None))
+    if args.received_at is None:
+        received = datetime.now(UTC)
+    else:
+        try:
+            received = datetime.fromisoformat(args.received_at)
+        except ValueError as exc:
+            raise SerialtraceError(f"--received-at: {exc}") from None
+        if received.tzinfo is None:
+            raise SerialtraceError("--received-at needs a UTC offset, e.g. 2026-03-01T10:00Z")
+    documents = render_receipt(
+        home,
+        args.shipment,
+        FORMATS if args.format == "all" else (args.format,),
+        received_at=received,
+        returned=args.returned,
+        rma=args.rma,
+        disposition=args.disposition,
+        outbox=Path(args.outbox) if args.outbox else None,
+    )
+    for document in documents:
+        print(f"{document.path}: {document.format}, {document.events} event(s), valid")
     return 0
 
 
@@ -168,7 +208,34 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "--partner", help="partner id (partners.toml): its GLN and EPCIS format are used"
     )
     render.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
+    render.add_argument(
+        "--transaction-history",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="carry the DSCSA Transaction History (prior owners' shipping events); "
+        "default: the partner's transaction_history with --partner, else off",
+    )
     render.set_defaults(func=_cmd_render)
+
+    receipt = commands.add_parser(
+        "receipt",
+        help="write the receiving document of a shipment (its receipt, or its return)",
+    )
+    receipt.add_argument("--shipment", required=True, metavar="S")
+    receipt.add_argument(
+        "--return",
+        dest="returned",
+        action="store_true",
+        help="the goods came back to us (source and destination mirrored)",
+    )
+    receipt.add_argument("--rma", metavar="NUMBER", help="return authorisation (with --return)")
+    receipt.add_argument("--received-at", metavar="ISO", help="default: now (UTC)")
+    receipt.add_argument(
+        "--disposition", default="in_progress", help="CBV disposition (default in_progress)"
+    )
+    receipt.add_argument("--format", default="all", choices=(*FORMATS, "all"))
+    receipt.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
+    receipt.set_defaults(func=_cmd_receipt)
 
     ship = sub.add_parser(
         "ship", help="record a shipment of a work order's pallets to a trading partner"

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from epcis.documents import read_document, trailing_extras
+from epcis.neutral import format_datetime
 from epcis.writers import FORMATS, DocumentStats, write_document
-from epcis.xml12 import format_datetime
 from serialtrace.errors import SerialtraceError
 
 

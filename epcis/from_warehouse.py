@@ -12,7 +12,7 @@ aggregation_hierarchy, dim_work_orders, dim_products, dim_locations); never the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +21,7 @@ from typing import Any
 import duckdb
 
 from epcis.model import AggregationEvent, DocumentHeader, Event, Location, ObjectEvent, ProductClass
-from epcis.validate import require_valid
-from epcis.xml12 import WriteStats, write_epcis_12
+from epcis.writers import FORMATS, SUFFIX, DocumentStats, write_events
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.epc import sgln_uri, sgtin_pattern_uri, sgtin_uri, sscc_uri
 from serialtrace.lifecycle.cbv import DECOMMISSION_CBV, UNPACKING
@@ -33,7 +32,7 @@ from serialtrace.lifecycle.machine import Reason
 class BatchDocument:
     work_order_id: str
     path: Path
-    stats: WriteStats
+    stats: DocumentStats
     commissioned: int
     decommissioned: int
     cases: int
@@ -50,6 +49,52 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def load_locations(
+    con: duckdb.DuckDBPyConnection, glns: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """``dim_locations`` rows of ``glns`` by GLN; every one must be there (its name and
+    address are the Location master data of the DSCSA header)."""
+    wanted = sorted(set(glns))
+    rows = _rows(con, "select * from dim_locations where list_contains(?, gln)", wanted)
+    found = {row["gln"]: row for row in rows}
+    missing = [gln for gln in wanted if gln not in found]
+    if missing:
+        raise SerialtraceError(f"locations {', '.join(missing)} are not in dim_locations")
+    return found
+
+
+def sgln_of(locations: Mapping[str, Mapping[str, Any]], gln: str) -> str:
+    """The SGLN URN of a GLN of ``locations`` (its company prefix length from the row)."""
+    return sgln_uri(gln, int(locations[gln]["company_prefix_length"]))
+
+
+def build_header(
+    sender_gln: str,
+    receiver_gln: str,
+    *,
+    instance_id: str,
+    products: Iterable[Mapping[str, Any]],
+    locations: Mapping[str, Mapping[str, Any]],
+    created_at: datetime | None = None,
+    transaction_statement: bool = False,
+    legal_notice: str | None = None,
+) -> DocumentHeader:
+    """The DSCSA header of one of our documents (shipping, batch, decommission files): SBDH
+    sender and receiver as SGLNs, EPCClass master data of every product (``dim_products``
+    rows) and Location master data of every location (``dim_locations`` rows by GLN,
+    sorted by GLN)."""
+    return DocumentHeader(
+        sender_sgln=sgln_of(locations, sender_gln),
+        receiver_sgln=sgln_of(locations, receiver_gln),
+        instance_id=instance_id,
+        created_at=created_at or datetime.now(UTC),
+        products=tuple(product_class_of(p) for p in products),
+        locations=tuple(location_of(locations[gln]) for gln in sorted(locations)),
+        transaction_statement=transaction_statement,
+        legal_notice=legal_notice,
+    )
+
+
 def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> BatchDocument:
     """Render and validate the EPCIS 1.2 (DSCSA profile) document of one work order."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -58,15 +103,7 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
             raise SerialtraceError(f"work order {work_order_id} is not in the warehouse")
         order = orders[0]
         product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
-        locations = {
-            row["gln"]: row
-            for row in _rows(
-                con,
-                "select * from dim_locations where gln in (?, ?)",
-                order["site_gln"],
-                order["customer_gln"],
-            )
-        }
+        locations = load_locations(con, (order["site_gln"], order["customer_gln"]))
         units = _rows(
             con,
             "select serial, line_status as status, line_status_reason as status_reason, "
@@ -87,16 +124,13 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
             work_order_id,
         )
     cpl = int(product["company_prefix_length"])
-    site = locations[order["site_gln"]]
-    customer = locations[order["customer_gln"]]
-    site_sgln = sgln_uri(site["gln"], int(site["company_prefix_length"]))
-    header = DocumentHeader(
-        sender_sgln=site_sgln,
-        receiver_sgln=sgln_uri(customer["gln"], int(customer["company_prefix_length"])),
+    site_sgln = sgln_of(locations, order["site_gln"])
+    header = build_header(
+        order["site_gln"],
+        order["customer_gln"],
         instance_id=f"{work_order_id}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}",
-        created_at=datetime.now(UTC),
-        products=(product_class_of(product),),
-        locations=(location_of(site), location_of(customer)),
+        products=(product,),
+        locations=locations,
     )
     good = [u for u in units if u["status"] in ("commissioned", "aggregated")]
     rejected = [u for u in units if u["status"] == "decommissioned"]
@@ -141,12 +175,9 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
                 reason=reason,
             )
 
-    path = outbox / work_order_id / f"{work_order_id}.epcis-1.2.xml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    stats = write_epcis_12(tmp, header, events())
-    require_valid(tmp)  # an invalid document never reaches the outbox
-    tmp.replace(path)
+    path = outbox / work_order_id / f"{work_order_id}{SUFFIX['1.2-xml']}"
+    # validated against the official XSD before it is placed: never an invalid document
+    stats = write_events(path, header, events(), "1.2-xml")
     return BatchDocument(
         work_order_id=work_order_id,
         path=path,
@@ -194,15 +225,16 @@ DECOMMISSION_FOLDER = "decommissions"
 @dataclass(frozen=True)
 class DecommissionDocument:
     name: str
-    path: Path
-    stats: WriteStats
+    path: Path  # the first format's file
+    stats: DocumentStats  # of the first format's file
     requests: tuple[str, ...]  # lifecycle request ids in the document
     decommissioned: int  # unit SGTINs decommissioned
     containers: int  # case / pallet SSCCs decommissioned with their content
     by_reason: dict[str, int]
+    documents: tuple[DocumentStats, ...] = ()  # one per format
 
 
-def product_class_of(product: dict[str, Any]) -> ProductClass:
+def product_class_of(product: Mapping[str, Any]) -> ProductClass:
     return ProductClass(
         pattern_uri=sgtin_pattern_uri(product["gtin"], int(product["company_prefix_length"])),
         ndc=product["ndc"],
@@ -215,7 +247,7 @@ def product_class_of(product: dict[str, Any]) -> ProductClass:
     )
 
 
-def location_of(loc: dict[str, Any]) -> Location:
+def location_of(loc: Mapping[str, Any]) -> Location:
     return Location(
         sgln=sgln_uri(loc["gln"], int(loc["company_prefix_length"])),
         name=loc["location_name"],
@@ -249,26 +281,34 @@ def decommission_requests(warehouse: Path) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def render_decommission_epcis_12(
+def render_decommission(
     warehouse: Path,
     outbox: Path,
     *,
+    formats: tuple[str, ...] = ("1.2-xml",),
     request_id: str | None = None,
     since: datetime | None = None,
     receiver_gln: str | None = None,
     name: str | None = None,
 ) -> DecommissionDocument | None:
-    """Render and validate the EPCIS 1.2 document of post-line decommissionings: one
-    request (``request_id``), or every one recorded after ``since`` (or all).
+    """Render and validate the EPCIS documents (each of ``formats``: ``1.2-xml``,
+    ``2.0-xml``, ``2.0-jsonld``) of post-line decommissionings: one request
+    (``request_id``), or every one recorded after ``since`` (or all).
 
     One ObjectEvent ``DELETE`` per request, reason and place, with the bizStep and
     disposition of the reason (serialtrace.lifecycle.cbv); the SSCCs of a decommissioned
     case or pallet go in the same event as their items. A unit taken from a case (serial
     scope) or a case taken from a pallet first gets an unpacking AggregationEvent
-    ``DELETE``. Reasons that emit nothing (unused at batch close: never commissioned)
-    are left out; None when nothing is left. The receiver is the work orders' customer
-    unless ``receiver_gln`` is given. Written to ``outbox/decommissions/<name>.epcis-1.2.xml``.
+    ``DELETE`` (in every format). Reasons that emit nothing (unused at batch close: never
+    commissioned) are left out; None when nothing is left. The receiver is the work
+    orders' customer unless ``receiver_gln`` is given. Written to
+    ``outbox/decommissions/<name>.epcis-<version>.<ext>``.
     """
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise SerialtraceError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not formats:
+        raise SerialtraceError("formats: name at least one EPCIS format")
     sql, params = _DECOMMISSIONS_SQL, list[Any]()
     if request_id is not None:
         sql += " and h.request_id = ?"
@@ -297,20 +337,11 @@ def render_decommission_epcis_12(
                 )
             receiver_gln = customers[0]
         sender_gln = sorted({r["site_gln"] for r in rows})[0]
-        glns = sorted(
-            {sender_gln, receiver_gln} | {r["location_gln"] for r in rows if r["location_gln"]}
+        locations = load_locations(
+            con,
+            {sender_gln, receiver_gln} | {r["location_gln"] for r in rows if r["location_gln"]},
         )
-        locations = {
-            loc["gln"]: loc
-            for loc in _rows(con, "select * from dim_locations where list_contains(?, gln)", glns)
-        }
-    missing = [gln for gln in glns if gln not in locations]
-    if missing:
-        raise SerialtraceError(f"locations {', '.join(missing)} are not in dim_locations")
     cpl = {gtin: int(p["company_prefix_length"]) for gtin, p in products.items()}
-
-    def sgln(gln: str) -> str:
-        return sgln_uri(gln, int(locations[gln]["company_prefix_length"]))
 
     groups: dict[tuple[str, str, str, datetime], list[dict[str, Any]]] = {}
     for row in rows:
@@ -318,44 +349,37 @@ def render_decommission_epcis_12(
         key = (row["request_id"], row["reason"], place, row["occurred_at"])
         groups.setdefault(key, []).append(row)
     counts: dict[str, int] = {}
-    containers_total = 0
+    containers: dict[tuple[str, str, str, datetime], list[str]] = {}
+    for key, members in groups.items():
+        scope, scope_id = members[0]["scope"], members[0]["scope_id"]
+        ssccs: list[str] = [scope_id] if scope in ("case", "pallet") else []
+        if scope == "pallet":
+            ssccs.extend(sorted({m["case_sscc"] for m in members if m["case_sscc"]}))
+        containers[key] = ssccs
+        counts[key[1]] = counts.get(key[1], 0) + len(members)
 
     def events() -> Iterator[Event]:
-        nonlocal containers_total
-        for (request, reason, place, occurred_at), members in groups.items():
+        for key, members in groups.items():
+            request, reason, place, occurred_at = key
             words = DECOMMISSION_CBV[Reason(reason)]
             at = _utc(occurred_at)
-            here = sgln(place)
+            here = sgln_of(locations, place)
             company = cpl[members[0]["gtin"]]
             scope, scope_id = members[0]["scope"], members[0]["scope_id"]
             if scope == "serial" and members[0]["case_sscc"] is not None:
-                unpack_parent: str | None = members[0]["case_sscc"]
-                unpack_children = tuple(
-                    sgtin_uri(m["gtin"], m["serial"], cpl[m["gtin"]]) for m in members
+                yield unpacking_event(
+                    at,
+                    sscc_uri(members[0]["case_sscc"], company),
+                    tuple(sgtin_uri(m["gtin"], m["serial"], cpl[m["gtin"]]) for m in members),
+                    here,
                 )
             elif scope == "case" and members[0]["pallet_sscc"] is not None:
-                unpack_parent = members[0]["pallet_sscc"]
-                unpack_children = (sscc_uri(scope_id, company),)
-            else:
-                unpack_parent, unpack_children = None, ()
-            if unpack_parent is not None:
-                yield AggregationEvent(
-                    event_time=at,
-                    action=UNPACKING.action,
-                    biz_step=UNPACKING.biz_step,
-                    disposition=UNPACKING.disposition,
-                    parent_id=sscc_uri(unpack_parent, company),
-                    child_epcs=unpack_children,
-                    read_point=here,
-                    biz_location=here,
+                yield unpacking_event(
+                    at,
+                    sscc_uri(members[0]["pallet_sscc"], company),
+                    (sscc_uri(scope_id, company),),
+                    here,
                 )
-            ssccs: list[str] = []
-            if scope in ("case", "pallet"):
-                ssccs.append(scope_id)
-            if scope == "pallet":
-                ssccs.extend(sorted({m["case_sscc"] for m in members if m["case_sscc"]}))
-            containers_total += len(ssccs)
-            counts[reason] = counts.get(reason, 0) + len(members)
             yield ObjectEvent(
                 event_time=at,
                 action=words.action,
@@ -363,7 +387,7 @@ def render_decommission_epcis_12(
                 disposition=words.disposition,
                 epcs=(
                     *(sgtin_uri(m["gtin"], m["serial"], cpl[m["gtin"]]) for m in members),
-                    *(sscc_uri(s, company) for s in ssccs),
+                    *(sscc_uri(s, company) for s in containers[key]),
                 ),
                 read_point=here,
                 biz_location=here,
@@ -376,39 +400,83 @@ def render_decommission_epcis_12(
     doc_name = name or (
         f"decommission-{request_id}" if request_id else f"decommission-{now:%Y%m%dT%H%M%S%f}"
     )
-    header = DocumentHeader(
-        sender_sgln=sgln(sender_gln),
-        receiver_sgln=sgln(receiver_gln),
+    header = build_header(
+        sender_gln,
+        receiver_gln,
         instance_id=doc_name,
         created_at=now,
-        products=tuple(product_class_of(products[g]) for g in gtins),
-        locations=tuple(location_of(locations[g]) for g in glns),
+        products=[products[g] for g in gtins],
+        locations=locations,
     )
-    path = outbox / DECOMMISSION_FOLDER / f"{doc_name}.epcis-1.2.xml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    stats = write_epcis_12(tmp, header, events())
-    require_valid(tmp)  # an invalid document never reaches the outbox
-    tmp.replace(path)
+    # each validated against the official schema before it is placed
+    documents = tuple(
+        write_events(
+            outbox / DECOMMISSION_FOLDER / f"{doc_name}{SUFFIX[fmt]}", header, events(), fmt
+        )
+        for fmt in formats
+    )
     return DecommissionDocument(
         name=doc_name,
-        path=path,
-        stats=stats,
+        path=documents[0].path,
+        stats=documents[0],
         requests=requests,
         decommissioned=sum(counts.values()),
-        containers=containers_total,
+        containers=sum(len(c) for c in containers.values()),
         by_reason=counts,
+        documents=documents,
     )
 
 
-def render_pending_decommissions(warehouse: Path, outbox: Path) -> list[DecommissionDocument]:
-    """One decommission document per request not rendered yet (its file is missing)."""
+def render_decommission_epcis_12(
+    warehouse: Path,
+    outbox: Path,
+    *,
+    request_id: str | None = None,
+    since: datetime | None = None,
+    receiver_gln: str | None = None,
+    name: str | None = None,
+) -> DecommissionDocument | None:
+    """:func:`render_decommission` in EPCIS 1.2 XML only."""
+    return render_decommission(
+        warehouse,
+        outbox,
+        request_id=request_id,
+        since=since,
+        receiver_gln=receiver_gln,
+        name=name,
+    )
+
+
+def unpacking_event(
+    at: datetime, parent: str, children: tuple[str, ...], place: str
+) -> AggregationEvent:
+    """Unpacking for rework (AggregationEvent ``DELETE``, ``unpacking`` / ``in_progress``):
+    ``children`` taken out of ``parent`` at ``place`` (an empty ``children`` = all)."""
+    return AggregationEvent(
+        event_time=at,
+        action=UNPACKING.action,
+        biz_step=UNPACKING.biz_step,
+        disposition=UNPACKING.disposition,
+        parent_id=parent,
+        child_epcs=children,
+        read_point=place,
+        biz_location=place,
+    )
+
+
+def render_pending_decommissions(
+    warehouse: Path, outbox: Path, formats: tuple[str, ...] = ("1.2-xml",)
+) -> list[DecommissionDocument]:
+    """One decommission document (in each of ``formats``) per request not rendered yet
+    (its first format's file is missing)."""
     done = []
     for request in decommission_requests(warehouse):
         name = f"decommission-{request}"
-        if (outbox / DECOMMISSION_FOLDER / f"{name}.epcis-1.2.xml").exists():
+        if (outbox / DECOMMISSION_FOLDER / f"{name}{SUFFIX[formats[0]]}").exists():
             continue
-        document = render_decommission_epcis_12(warehouse, outbox, request_id=request, name=name)
+        document = render_decommission(
+            warehouse, outbox, formats=formats, request_id=request, name=name
+        )
         if document is not None:
             done.append(document)
     return done

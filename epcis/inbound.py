@@ -21,6 +21,7 @@ renamed into place in one step: nothing is ever half-loaded.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import uuid
@@ -28,11 +29,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 
+from epcis.canonical import epc_to_digital_link, normalise_digital_link
 from epcis.check import check_file
+from epcis.deviations import classify
 from epcis.documents import EpcisReadError, read_document, trailing_extras
 from epcis.event_hash import Node, event_hash
 from epcis.formats import event_id_of
@@ -64,6 +67,9 @@ INBOUND_EVENT_SCHEMA: Final = pa.schema(
         pa.field("lot", pa.string(), nullable=True),  # ILMD cbvmda:lotNumber
         pa.field("expiry", pa.string(), nullable=True),  # ILMD cbvmda:itemExpirationDate
         pa.field("source_line", pa.int64(), nullable=True),  # XML only
+        # the whole event, format-neutral (epcis.inbound.node_to_json): carried unchanged
+        # (same CBV 2.0 hash) as Transaction History in our shipping files
+        pa.field("event_json", pa.string(), nullable=True),
     ]
 )
 INBOUND_EPC_SCHEMA: Final = pa.schema(
@@ -72,6 +78,9 @@ INBOUND_EPC_SCHEMA: Final = pa.schema(
         pa.field("event_index", pa.int64(), nullable=False),
         pa.field("role", pa.string(), nullable=False),  # epc | child | input | output
         pa.field("epc", pa.string(), nullable=False),
+        # the EPC as canonical GS1 Digital Link on id.gs1.org (URN or any Digital Link
+        # in), null when it is neither: the join key to our own identifiers
+        pa.field("epc_digital_link", pa.string(), nullable=True),
     ]
 )
 INBOUND_MASTERDATA_SCHEMA: Final = pa.schema(
@@ -88,6 +97,9 @@ INBOUND_DEVIATION_SCHEMA: Final = pa.schema(
         pa.field("file_id", pa.string(), nullable=False),
         pa.field("line", pa.int64(), nullable=True),
         pa.field("message", pa.string(), nullable=False),
+        # vendor_attribute | unnamespaced_extension | element_order | incomplete_header |
+        # old_version | default_namespace | schema (epcis.deviations)
+        pa.field("kind", pa.string(), nullable=True),
     ]
 )
 INBOUND_FILE_SCHEMA: Final = pa.schema(
@@ -174,6 +186,33 @@ def _hostile(path: Path, max_bytes: int) -> str | None:
     return None
 
 
+def node_to_json(node: Node) -> str:
+    """A neutral event as compact JSON (``[name, text, pair_type, [children…]]``)."""
+
+    def tree(n: Node) -> list[Any]:
+        return [n.name, n.text, n.pair_type, [tree(c) for c in n.children]]
+
+    return json.dumps(tree(node), ensure_ascii=False, separators=(",", ":"))
+
+
+def node_from_json(text: str) -> Node:
+    """The neutral event :func:`node_to_json` wrote."""
+
+    def build(item: list[Any]) -> Node:
+        name, value, pair_type, children = item
+        return Node(name, value, [build(c) for c in children], pair_type)
+
+    result: list[Any] = json.loads(text)
+    return build(result)
+
+
+def canonical_epc(epc: str) -> str | None:
+    """The canonical Digital Link of an EPC URN or a Digital Link, else ``None``."""
+    if epc.startswith("urn:"):
+        return epc_to_digital_link(epc)
+    return normalise_digital_link(epc)
+
+
 def _text(node: Node, name: str) -> str | None:
     for child in node.children:
         if child.name == name:
@@ -219,7 +258,8 @@ def ingest_file(
         raise _reject(home, path, [f"not well-formed or not EPCIS: {exc}"]) from None
     if any("not well-formed" in e for e in report.errors):
         raise _reject(home, path, report.errors)
-    deviations = list(report.errors)
+    found = classify(path, list(report.errors), json_document=header.format == "2.0-jsonld")
+    deviations = [str(d) for d in found]
     if deviations and policy == "strict":
         raise _reject(
             home, path, [f"{len(deviations)} deviation(s) from {report.schema}:", *deviations]
@@ -248,13 +288,20 @@ def ingest_file(
                 "lot": _ilmd(node, "lotNumber"),
                 "expiry": _ilmd(node, "itemExpirationDate"),
                 "source_line": event.line,
+                "event_json": node_to_json(node),
             }
         )
         for child in node.children:
             role = _ROLES.get(child.name)
             if role is not None:
                 epc_rows.extend(
-                    {"file_id": file_id, "event_index": event.index, "role": role, "epc": e.text}
+                    {
+                        "file_id": file_id,
+                        "event_index": event.index,
+                        "role": role,
+                        "epc": e.text,
+                        "epc_digital_link": canonical_epc(e.text),
+                    }
                     for e in child.children
                     if e.text
                 )
@@ -271,12 +318,7 @@ def ingest_file(
         for attribute in attributes
     ]
     deviation_rows = [
-        {
-            "file_id": file_id,
-            "line": int(m.group(1)) if (m := re.match(r"line (\d+):", d)) else None,
-            "message": d,
-        }
-        for d in deviations
+        {"file_id": file_id, "line": d.line, "message": d.message, "kind": d.kind} for d in found
     ]
     file_row = {
         "file_id": file_id,
@@ -317,5 +359,8 @@ __all__ = [
     "POLICIES",
     "InboundRefusedError",
     "InboundResult",
+    "canonical_epc",
     "ingest_file",
+    "node_from_json",
+    "node_to_json",
 ]

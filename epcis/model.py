@@ -7,7 +7,7 @@ prefixes, timezone-aware datetimes. A broken rule raises
 :class:`serialtrace.errors.ValidationError` naming the field.
 
 Heavier, cross-object checks (is every SGTIN's class in the EPCClass master data, is every
-SGLN in the Location master data) are done by the writer, see :mod:`epcis.xml12`.
+SGLN in the Location master data) are done while writing, see :func:`epcis.neutral.self_contained`.
 """
 
 from __future__ import annotations

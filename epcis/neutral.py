@@ -5,25 +5,50 @@ and hashed by :mod:`epcis.event_hash`. Pure, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Final
 
 from epcis.documents import Header, Vocabulary
 from epcis.event_hash import Node
-from epcis.model import AggregationEvent, DocumentHeader, Event, Location, ObjectEvent, ProductClass
-from epcis.xml12 import (
-    BIZSTEP_PREFIX,
-    BTT_PREFIX,
-    DISP_PREFIX,
-    MDA,
-    NS_CBVMDA,
-    NS_GS1USHC,
-    NS_SERIALTRACE,
-    SDT_PREFIX,
-    VTYPE_EPCCLASS,
-    VTYPE_LOCATION,
-    format_datetime,
-    format_offset,
+from epcis.model import (
+    SGTIN_URN_PREFIX,
+    AggregationEvent,
+    DocumentHeader,
+    Event,
+    Location,
+    ObjectEvent,
+    ProductClass,
 )
+from serialtrace.errors import ValidationError
+
+NS_CBVMDA: Final = "urn:epcglobal:cbv:mda"
+NS_GS1USHC: Final = "http://epcis.gs1us.org/hc/ns"
+NS_SERIALTRACE: Final = "urn:serialtrace:epcis:1"
+BIZSTEP_PREFIX: Final = "urn:epcglobal:cbv:bizstep:"
+DISP_PREFIX: Final = "urn:epcglobal:cbv:disp:"
+BTT_PREFIX: Final = "urn:epcglobal:cbv:btt:"
+SDT_PREFIX: Final = "urn:epcglobal:cbv:sdt:"
+MDA: Final = "urn:epcglobal:cbv:mda#"
+VTYPE_EPCCLASS: Final = "urn:epcglobal:epcis:vtype:EPCClass"
+VTYPE_LOCATION: Final = "urn:epcglobal:epcis:vtype:Location"
+
+
+def format_datetime(value: datetime) -> str:
+    """``xsd:dateTime`` with milliseconds and an explicit offset (``Z`` for UTC)."""
+    text = value.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def format_offset(value: datetime) -> str:
+    """``eventTimeZoneOffset`` (``+HH:MM`` / ``-HH:MM``) of an aware datetime."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValidationError("event_time", "must be timezone-aware")
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
 
 _MDA: Final = f"{{{NS_CBVMDA}}}"
 _USHC: Final = f"{{{NS_GS1USHC}}}"
@@ -147,4 +172,70 @@ def header_of(header: DocumentHeader, fmt: str = "2.0-xml") -> Header:
     )
 
 
-__all__ = ["REASON", "event_node", "header_of"]
+class _MasterDataCheck:
+    """Every SGLN and SGTIN class used must be described in the header's master data."""
+
+    def __init__(self, header: DocumentHeader) -> None:
+        self.locations = frozenset(location.sgln for location in header.locations)
+        self.classes = frozenset(product.class_key for product in header.products)
+
+    def sgln(self, field: str, sgln: str | None) -> None:
+        if sgln is not None and sgln not in self.locations:
+            raise ValidationError(
+                field, f"{sgln} has no Location master data in the header (add a Location)"
+            )
+
+    def epcs(self, field: str, epcs: Iterable[str]) -> None:
+        offset = len(SGTIN_URN_PREFIX)
+        for epc in epcs:
+            if not epc.startswith(SGTIN_URN_PREFIX):
+                continue
+            key = epc[offset:].rpartition(".")[0]
+            if key not in self.classes:
+                raise ValidationError(
+                    field,
+                    f"{epc} has no EPCClass master data in the header (add a ProductClass "
+                    f"urn:epc:idpat:sgtin:{key}.*)",
+                )
+
+
+def self_contained(header: DocumentHeader, events: Iterable[Event]) -> Iterator[Event]:
+    """``events``, checked one by one (streamed) against the header's master data, as the
+    DSCSA profile wants a self-contained file: the SBDH sender and receiver, every
+    readPoint / bizLocation / source / destination SGLN must be a ``Location``, and the
+    class of every SGTIN (``epcs``, ``child_epcs``, ``parent_id``) a ``ProductClass``
+    (SSCCs need none). A miss raises :class:`ValidationError` naming the field."""
+    check = _MasterDataCheck(header)
+    check.sgln("sender_sgln", header.sender_sgln)
+    check.sgln("receiver_sgln", header.receiver_sgln)
+    for event in events:
+        if not isinstance(event, ObjectEvent | AggregationEvent):
+            raise ValidationError(
+                "events",
+                "every event must be an ObjectEvent or AggregationEvent, "
+                f"got {type(event).__name__}",
+            )
+        check.sgln("read_point", event.read_point)
+        check.sgln("biz_location", event.biz_location)
+        if isinstance(event, ObjectEvent):
+            for field, items in (("sources", event.sources), ("destinations", event.destinations)):
+                for _kind, party in items:
+                    check.sgln(field, party)
+            check.epcs("epcs", event.epcs)
+        else:
+            check.epcs("parent_id", (event.parent_id,))
+            check.epcs("child_epcs", event.child_epcs)
+        yield event
+
+
+__all__ = [
+    "NS_CBVMDA",
+    "NS_GS1USHC",
+    "NS_SERIALTRACE",
+    "REASON",
+    "event_node",
+    "format_datetime",
+    "format_offset",
+    "header_of",
+    "self_contained",
+]

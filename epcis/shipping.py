@@ -18,6 +18,7 @@ writes it in any of the three formats, validated, into the outbox.
 from __future__ import annotations
 
 import getpass
+import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,12 +30,22 @@ import duckdb
 import pyarrow as pa
 
 from alerts.locks import QuarantineLocks, container_key, item_key
-from epcis.from_warehouse import aggregation_events, location_of, product_class_of
-from epcis.model import DocumentHeader, Event, ObjectEvent
-from epcis.neutral import event_node, header_of
-from epcis.writers import SUFFIX, DocumentStats, write_document
+from epcis.documents import Vocabulary
+from epcis.event_hash import Node
+from epcis.formats import cbv_word
+from epcis.from_warehouse import (
+    aggregation_events,
+    build_header,
+    load_locations,
+    sgln_of,
+    unpacking_event,
+)
+from epcis.inbound import canonical_epc, inbound_dir, node_from_json
+from epcis.model import AggregationEvent, DocumentHeader, Event, ObjectEvent
+from epcis.neutral import VTYPE_LOCATION, event_node, header_of, self_contained
+from epcis.writers import FORMATS, SUFFIX, DocumentStats, write_document, write_events
 from serialtrace.errors import SerialtraceError
-from serialtrace.gs1.epc import sgln_uri, sgtin_uri, sscc_uri
+from serialtrace.gs1.epc import sgtin_uri, sscc_uri
 from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.lifecycle.machine import Status, check_transition
 from serialtrace.lifecycle.store import append_events, writer_lock
@@ -115,7 +126,7 @@ def _contents(
     return _rows(
         con,
         "select parent_sscc, parent_level, child_level, child_gtin, child_serial, child_sscc, "
-        "case_sscc, pallet_sscc, aggregated_at from aggregation_hierarchy "
+        "child_key, case_sscc, pallet_sscc, aggregated_at from aggregation_hierarchy "
         "where work_order_id = ? and (list_contains(?, pallet_sscc) "
         "or list_contains(?, case_sscc)) order by parent_level, parent_sscc, child_key",
         work_order_id,
@@ -284,6 +295,27 @@ def _bt(gln: str, number: str) -> str:
     return f"urn:epcglobal:cbv:bt:{gln}:{number}"
 
 
+def _rework(
+    con: duckdb.DuckDBPyConnection, work_order_id: str, child_keys: list[str]
+) -> list[dict[str, Any]]:
+    """Rework moves of the shipped children: each unpacking (``DELETE`` of the line's
+    aggregation stream) with the time the child had been packed into that parent."""
+    if not child_keys:
+        return []
+    return _rows(
+        con,
+        "select d.parent_sscc, d.parent_level, d.child_serial, d.child_sscc, d.aggregated_at, "
+        "(select max(a.aggregated_at) from stg_line__aggregations a "
+        " where a.work_order_id = d.work_order_id and a.child_key = d.child_key "
+        " and a.parent_sscc = d.parent_sscc and a.action = 'ADD' "
+        " and a.aggregated_at <= d.aggregated_at) as packed_at "
+        "from stg_line__aggregations d where d.work_order_id = ? and d.action = 'DELETE' "
+        "and list_contains(?, d.child_key) order by d.aggregated_at, d.child_key",
+        work_order_id,
+        child_keys,
+    )
+
+
 def shipment_document(
     home: Home, shipment_id: str, *, receiver_gln: str | None = None
 ) -> tuple[DocumentHeader, Iterator[Event], dict[str, int]]:
@@ -297,19 +329,16 @@ def shipment_document(
             0
         ]
         product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
-        glns = sorted(
+        locations = load_locations(
+            con,
             {
                 first["source_party_gln"],
                 first["source_location_gln"],
                 first["destination_party_gln"],
                 first["destination_location_gln"],
                 *([receiver_gln] if receiver_gln else []),
-            }
+            },
         )
-        locations = {
-            r["gln"]: r
-            for r in _rows(con, "select * from dim_locations where list_contains(?, gln)", glns)
-        }
         links = _contents(con, work_order_id, ssccs)
         containers = _rows(
             con,
@@ -328,30 +357,39 @@ def shipment_document(
             ssccs,
             ssccs,
         )
-    missing = [g for g in glns if g not in locations]
-    if missing:
-        raise SerialtraceError(f"locations {', '.join(missing)} are not in dim_locations")
+
+        rework = _rework(con, work_order_id, [link["child_key"] for link in links])
+        known = {c["sscc"] for c in containers}
+        old_parents = sorted({r["parent_sscc"] for r in rework} - known)
+        if old_parents:  # a container a child was unpacked from, not shipped itself
+            containers += _rows(
+                con,
+                "select sscc, level, commissioned_at from containers "
+                "where work_order_id = ? and list_contains(?, sscc)",
+                work_order_id,
+                old_parents,
+            )
 
     def sgln(gln: str) -> str:
-        return sgln_uri(gln, int(locations[gln]["company_prefix_length"]))
+        return sgln_of(locations, gln)
 
     cpl = int(product["company_prefix_length"])
     gtin = product["gtin"]
     site = sgln(order["site_gln"])
-    header = DocumentHeader(
-        sender_sgln=sgln(first["source_party_gln"]),
-        receiver_sgln=sgln(receiver_gln or first["destination_party_gln"]),
+    header = build_header(
+        first["source_party_gln"],
+        receiver_gln or first["destination_party_gln"],
         instance_id=shipment_id,
-        created_at=datetime.now(UTC),
-        products=(product_class_of(product),),
-        locations=tuple(location_of(locations[g]) for g in glns),
+        products=(product,),
+        locations=locations,
         transaction_statement=True,
         legal_notice=LEGAL_NOTICE,
     )
     counts = {
         "units": len(units),
-        "cases": sum(1 for c in containers if c["level"] == "case"),
-        "pallets": sum(1 for c in containers if c["level"] == "pallet"),
+        "cases": sum(1 for c in containers if c["level"] == "case" and c["sscc"] in known),
+        "pallets": sum(1 for c in containers if c["level"] == "pallet" and c["sscc"] in known),
+        "rework_moves": len(rework),
     }
 
     def events() -> Iterator[Event]:
@@ -381,6 +419,24 @@ def shipment_document(
                 read_point=site,
                 biz_location=site,
             )
+        for move in rework:  # packed, then unpacked in rework, before the current packing
+            parent = sscc_uri(move["parent_sscc"], cpl)
+            child = (
+                sgtin_uri(gtin, move["child_serial"], cpl)
+                if move["child_serial"] is not None
+                else sscc_uri(move["child_sscc"], cpl)
+            )
+            yield AggregationEvent(
+                event_time=_utc(move["packed_at"]),
+                action="ADD",
+                biz_step="packing",
+                disposition="in_progress",
+                parent_id=parent,
+                child_epcs=(child,),
+                read_point=site,
+                biz_location=site,
+            )
+            yield unpacking_event(_utc(move["aggregated_at"]), parent, (child,), site)
         yield from aggregation_events(links, gtin, cpl, site)
         parties = (
             ("owning_party", first["source_party_gln"], first["destination_party_gln"]),
@@ -410,6 +466,98 @@ class RenderedShipment:
     shipment_id: str
     documents: tuple[DocumentStats, ...]
     counts: dict[str, int]
+    history_events: int = 0  # prior transactions carried as Transaction History
+
+
+@dataclass(frozen=True)
+class TransactionHistory:
+    """Prior transactions of the shipped identifiers (see :func:`transaction_history`)."""
+
+    events: tuple[Node, ...]
+    locations: tuple[tuple[str, list[Node]], ...]  # Location master data (SGLN, attributes)
+    files: tuple[str, ...]  # inbound file ids they came from
+
+
+def _places(node: Node) -> set[str]:
+    found: set[str] = set()
+    for child in node.children:
+        if child.name in ("readPoint", "bizLocation") and child.children:
+            found.add(child.children[0].text)
+        if child.name in ("sourceList", "destinationList"):
+            found.update(member.text for member in child.children)
+    return found
+
+
+def transaction_history(home: Home, epcs: set[str]) -> TransactionHistory:
+    """The Transaction History of the identifiers ``epcs`` (EPC URNs or Digital Links):
+    every shipping event of a prior owner loaded from its EPCIS files
+    (``raw/epcis_inbound``, :mod:`epcis.inbound`) naming one of them, unchanged (same
+    CBV 2.0 hash) and oldest first, with the Location master data those files carried
+    for the places and parties the events name. A product we made ourselves has no prior
+    transaction: its history is the Transaction Information of this shipment."""
+    files = sorted(inbound_dir(home).glob("file=*/events.parquet"))
+    keys = sorted({k for k in (canonical_epc(e) for e in epcs) if k is not None})
+    if not files or not keys:
+        return TransactionHistory((), (), ())
+    folders = [str(f.parent) for f in files]
+    with duckdb.connect() as con:
+        rows = _rows(
+            con,
+            "select distinct e.file_id, e.event_index, e.biz_step, e.event_time, e.event_json "
+            "from read_parquet(?, union_by_name = true) e "
+            "join read_parquet(?, union_by_name = true) p "
+            "on p.file_id = e.file_id and p.event_index = e.event_index "
+            "where list_contains(?, p.epc_digital_link) "
+            "order by e.event_time, e.file_id, e.event_index",
+            [f"{d}/events.parquet" for d in folders],
+            [f"{d}/epcs.parquet" for d in folders],
+            keys,
+        )
+        shipping = [r for r in rows if cbv_word("bizstep", r["biz_step"] or "") == "shipping"]
+        for row in shipping:
+            if row["event_json"] is None:
+                raise SerialtraceError(
+                    f"inbound file {row['file_id']} was loaded before events kept their whole "
+                    "event (event_json): ingest it again to carry its Transaction History"
+                )
+        events = tuple(node_from_json(r["event_json"]) for r in shipping)
+        ids = sorted({r["file_id"] for r in shipping})
+        places = sorted(set().union(*(_places(n) for n in events))) if events else []
+        master = (
+            _rows(
+                con,
+                "select element_id, attribute_id, value from read_parquet(?, union_by_name "
+                "= true) where list_contains(?, file_id) and vocabulary_type = ? "
+                "and list_contains(?, element_id) order by element_id, file_id, attribute_id",
+                [f"{inbound_dir(home)}/file={i}/masterdata.parquet" for i in ids],
+                ids,
+                VTYPE_LOCATION,
+                places,
+            )
+            if places
+            else []
+        )
+    locations: dict[str, dict[str, str]] = {}
+    for m in master:  # first file's value of an attribute wins
+        locations.setdefault(m["element_id"], {}).setdefault(m["attribute_id"], m["value"] or "")
+    return TransactionHistory(
+        events,
+        tuple(
+            (sgln, [Node(attribute, value) for attribute, value in attributes.items()])
+            for sgln, attributes in sorted(locations.items())
+        ),
+        tuple(ids),
+    )
+
+
+def _shipped_epcs(header: DocumentHeader, events: list[Event]) -> set[str]:
+    found: set[str] = set()
+    for event in events:
+        if isinstance(event, ObjectEvent):
+            found.update(event.epcs)
+        else:
+            found.update((event.parent_id, *event.child_epcs))
+    return found
 
 
 def render_shipment(
@@ -419,19 +567,160 @@ def render_shipment(
     *,
     receiver_gln: str | None = None,
     outbox: Path | None = None,
+    transaction_history: bool = False,
 ) -> RenderedShipment:
     """Write the shipping file of ``shipment_id`` in each format (validated) to
-    ``<outbox>/shipments/<shipment_id>/<shipment_id>.epcis-<version>.<ext>``."""
+    ``<outbox>/shipments/<shipment_id>/<shipment_id>.epcis-<version>.<ext>``. With
+    ``transaction_history`` (partners or products that still require it) the prior
+    owners' shipping events of what is shipped (:func:`transaction_history`) come first."""
     folder = (outbox or home.epcis_outbox) / "shipments" / shipment_id
     documents = []
     counts: dict[str, int] = {}
+    history = TransactionHistory((), (), ())
+    if transaction_history:
+        header, ours, _ = shipment_document(home, shipment_id, receiver_gln=receiver_gln)
+        history = transaction_history_of(home, header, list(ours))
     for fmt in formats:
         header, events, counts = shipment_document(home, shipment_id, receiver_gln=receiver_gln)
         path = folder / f"{shipment_id}{SUFFIX[fmt]}"
-        documents.append(
-            write_document(path, header_of(header, fmt), (event_node(e) for e in events), fmt)
+        if not history.events:
+            documents.append(write_events(path, header, events, fmt))
+            continue
+        neutral = header_of(header, fmt)
+        known = {key for v in neutral.vocabularies for key, _ in v.elements}
+        extra = [(k, a) for k, a in history.locations if k not in known]
+        if extra:
+            target = next((v for v in neutral.vocabularies if v.type == VTYPE_LOCATION), None)
+            if target is None:
+                neutral.vocabularies.append(Vocabulary(VTYPE_LOCATION, extra))
+            else:
+                target.elements.extend(extra)
+        nodes = itertools.chain(
+            history.events, (event_node(e) for e in self_contained(header, events))
         )
-    return RenderedShipment(shipment_id, tuple(documents), counts)
+        documents.append(write_document(path, neutral, nodes, fmt))
+    return RenderedShipment(shipment_id, tuple(documents), counts, len(history.events))
+
+
+def transaction_history_of(
+    home: Home, header: DocumentHeader, events: list[Event]
+) -> TransactionHistory:
+    """:func:`transaction_history` of every identifier a shipping file names."""
+    return transaction_history(home, _shipped_epcs(header, events))
+
+
+# --- receiving ------------------------------------------------------------------------
+
+
+def receipt_document(
+    home: Home,
+    shipment_id: str,
+    *,
+    received_at: datetime,
+    returned: bool = False,
+    rma: str | None = None,
+    disposition: str = "in_progress",
+) -> tuple[DocumentHeader, list[Event]]:
+    """The receiving event of a recorded shipment (ObjectEvent ``OBSERVE``, ``receiving``,
+    ``disposition`` — ``in_progress`` by default — on the shipped containers):
+
+    - the consignee's receipt (a customer confirming, a CMO client's goods received):
+      at the ship-to location, same PO and despatch advice, source and destination as
+      shipped; sent by the buyer to the seller;
+    - ``returned``: the goods come back to the ship-from site (source and destination
+      mirrored, the return authorisation ``rma`` as a ``rma`` business transaction);
+      sent by us to the customer.
+    """
+    if received_at.tzinfo is None:
+        raise SerialtraceError("received_at must be timezone-aware")
+    rows = load_shipment(home, shipment_id)
+    first = rows[0]
+    if received_at < first["despatched_at"]:
+        raise SerialtraceError(
+            f"received_at {received_at.isoformat()} is before the shipment left "
+            f"({first['despatched_at'].isoformat()})"
+        )
+    if rma is not None and not returned:
+        raise SerialtraceError("rma (return authorisation) belongs to a return: set returned")
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        order = _rows(
+            con, "select * from dim_work_orders where work_order_id = ?", first["work_order_id"]
+        )[0]
+        product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
+        locations = load_locations(
+            con,
+            {
+                first["source_party_gln"],
+                first["source_location_gln"],
+                first["destination_party_gln"],
+                first["destination_location_gln"],
+            },
+        )
+    cpl = int(product["company_prefix_length"])
+    seller = (first["source_party_gln"], first["source_location_gln"])
+    buyer = (first["destination_party_gln"], first["destination_location_gln"])
+    origin, target = (buyer, seller) if returned else (seller, buyer)
+    transactions = [("desadv", _bt(first["source_party_gln"], first["despatch_advice"]))]
+    if first["po_number"]:
+        transactions.insert(0, ("po", _bt(first["destination_party_gln"], first["po_number"])))
+    if rma is not None:
+        transactions.append(("rma", _bt(first["source_party_gln"], rma)))
+    place = sgln_of(locations, target[1])
+    event = ObjectEvent(
+        event_time=received_at,
+        action="OBSERVE",
+        biz_step="receiving",
+        disposition=disposition,
+        epcs=tuple(sscc_uri(r["sscc"], cpl) for r in rows),
+        read_point=place,
+        biz_location=place,
+        biz_transactions=tuple(transactions),
+        sources=(
+            ("owning_party", sgln_of(locations, origin[0])),
+            ("location", sgln_of(locations, origin[1])),
+        ),
+        destinations=(
+            ("owning_party", sgln_of(locations, target[0])),
+            ("location", sgln_of(locations, target[1])),
+        ),
+    )
+    sender, receiver = (seller[0], buyer[0]) if returned else (buyer[0], seller[0])
+    header = build_header(
+        sender,
+        receiver,
+        instance_id=f"{shipment_id}-{'return' if returned else 'receipt'}",
+        products=(product,),
+        locations=locations,
+    )
+    return header, [event]
+
+
+def render_receipt(
+    home: Home,
+    shipment_id: str,
+    formats: tuple[str, ...] = FORMATS,
+    *,
+    received_at: datetime,
+    returned: bool = False,
+    rma: str | None = None,
+    disposition: str = "in_progress",
+    outbox: Path | None = None,
+) -> tuple[DocumentStats, ...]:
+    """Write the receiving document of a shipment (:func:`receipt_document`) in each format,
+    validated, to ``<outbox>/receipts/<shipment_id>/<shipment_id>-receipt|return.epcis-…``."""
+    header, events = receipt_document(
+        home,
+        shipment_id,
+        received_at=received_at,
+        returned=returned,
+        rma=rma,
+        disposition=disposition,
+    )
+    folder = (outbox or home.epcis_outbox) / "receipts" / shipment_id
+    return tuple(
+        write_events(folder / f"{header.instance_id}{SUFFIX[fmt]}", header, events, fmt)
+        for fmt in formats
+    )
 
 
 __all__ = [
@@ -440,7 +729,11 @@ __all__ = [
     "RenderedShipment",
     "Shipment",
     "ShipmentRefusedError",
+    "TransactionHistory",
+    "receipt_document",
     "record_shipment",
+    "render_receipt",
     "render_shipment",
     "shipment_document",
+    "transaction_history",
 ]

@@ -43,6 +43,8 @@ from epcis.formats import (
     to_xml_text,
 )
 from epcis.jsonschema_check import check_document_shell, check_event
+from epcis.model import DocumentHeader, Event
+from epcis.neutral import event_node, header_of, self_contained
 from epcis.parallel_xsd import VALID, ConcurrentValidator
 from epcis.validate import (
     OWN_DOCUMENT_TAGS,
@@ -50,7 +52,7 @@ from epcis.validate import (
     EpcisValidationError,
     validate_epcis_file,
 )
-from serialtrace.errors import SerialtraceError
+from serialtrace.errors import SerialtraceError, ValidationError
 from serialtrace.settings import require_conformance_file
 
 FORMATS: Final = ("1.2-xml", "2.0-xml", "2.0-jsonld")
@@ -463,10 +465,30 @@ def write_document(
     return DocumentStats(path, fmt, count, epcs, size, with_id)
 
 
+def write_events(
+    path: Path,
+    header: DocumentHeader,
+    events: Iterable[Event],
+    fmt: str,
+    *,
+    check_master_data: bool = True,
+) -> DocumentStats:
+    """Write typed events (:mod:`epcis.model`) with their typed header as ``fmt``: the one
+    writer path of our own documents (shipping, batch, decommission files). With
+    ``check_master_data`` (the default, the DSCSA profile wants a self-contained file)
+    every SGLN and SGTIN class used must be in the header's master data
+    (:func:`epcis.neutral.self_contained`); the events are still streamed one by one."""
+    if not isinstance(header, DocumentHeader):
+        raise ValidationError("header", "must be a DocumentHeader")
+    checked = self_contained(header, events) if check_master_data else events
+    return write_document(path, header_of(header, fmt), (event_node(e) for e in checked), fmt)
+
+
 __all__ = [
     "FORMATS",
     "SUFFIX",
     "DocumentStats",
     "OutboundInvalidError",
     "write_document",
+    "write_events",
 ]

@@ -4,8 +4,9 @@
 ``new_shipments_sensor`` registers the shipments ``serialtrace ship`` wrote to the raw
 zone and asks for their rendering. Each partition writes the shipping file in EPCIS 1.2
 XML (DSCSA), 2.0 XML and 2.0 JSON-LD, validated, under
-``<outbox>/shipments/<shipment>/``. Per-partner format choice waits for the partners
-configuration (partners/config.py): until then every format is written.
+``<outbox>/shipments/<shipment>/`` (every format: the partners' delivery picks the one
+each partner takes); the Transaction History is carried when the buyer is a configured
+partner with ``transaction_history = true`` (partners.toml).
 """
 
 import json
@@ -29,7 +30,7 @@ from dagster import (
 from epcis.shipping import render_shipment
 from epcis.writers import FORMATS
 from orchestration.resources import EpcisOutbox, RawZone
-from serialtrace.settings import Home
+from serialtrace.settings import CLIENTS_FOLDER, Home
 
 shipment_partitions = DynamicPartitionsDefinition(name="shipments")
 
@@ -40,6 +41,24 @@ SHIPPING_INPUTS = [
 ]  # fmt: skip
 
 SHIPPING_JOB = "epcis_shipping_job"
+
+
+def partner_wants_history(home: Home, shipment_id: str) -> bool:
+    """Whether the shipment's buyer is a configured partner asking for the DSCSA
+    Transaction History (``transaction_history`` in partners.toml)."""
+    from epcis.shipping import load_shipment
+    from partners.config import load_partners
+
+    buyer = load_shipment(home, shipment_id)[0]["destination_party_gln"]
+    return any(p.transaction_history for p in load_partners(home) if p.gln == buyer)
+
+
+def shipment_home(raw_path: str) -> Home:
+    """The data space whose raw zone is ``raw_path`` (a client's keeps its installation)."""
+    root = Path(raw_path).parent
+    if root.parent.name == CLIENTS_FOLDER:
+        return Home(root, installation_root=root.parent.parent)
+    return Home(root)
 
 
 @asset(
@@ -55,14 +74,23 @@ def epcis_shipment_documents(
     """DSCSA shipping files of one shipment (commissioning, packing and the shipping event
     with PO, despatch advice, parties and Transaction Statement) in 1.2 XML, 2.0 XML and
     2.0 JSON-LD, each validated against the official schemas before it is placed."""
-    home = Home(Path(raw_zone.path).parent)
-    rendered = render_shipment(home, context.partition_key, FORMATS, outbox=epcis_outbox.folder)
+    home = shipment_home(raw_zone.path)
+    history = partner_wants_history(home, context.partition_key)
+    rendered = render_shipment(
+        home,
+        context.partition_key,
+        FORMATS,
+        outbox=epcis_outbox.folder,
+        transaction_history=history,
+    )
     for document in rendered.documents:
         context.log.info(f"wrote {document.path} ({document.events} events)")
     return MaterializeResult(
         metadata={
             "paths": MetadataValue.json([str(d.path) for d in rendered.documents]),
             "events": rendered.documents[0].events,
+            "transaction_history": history,
+            "history_events": rendered.history_events,
             **rendered.counts,
         }
     )

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from epcis.model import DocumentHeader, Event
 from epcis.validate import (
@@ -16,7 +17,7 @@ from epcis.validate import (
     schema_for,
     validate_epcis_file,
 )
-from epcis.xml12 import write_epcis_12
+from epcis.writers import write_events
 from serialtrace.errors import ConfigurationError
 from serialtrace.settings import CONFORMANCE_ENV, conformance_dir
 
@@ -27,7 +28,13 @@ EXAMPLES_20 = sorted((conformance_dir() / "examples" / "gs1-epcis-2.0" / "xml").
 @pytest.fixture
 def document(tmp_path: Path, header: DocumentHeader, events: list[Event]) -> Path:
     path = tmp_path / "dscsa.xml"
-    write_epcis_12(path, header, events)
+    write_events(path, header, events, "1.2-xml")
+    # one element per line (the writer puts an event on one line): the tests below edit
+    # the text and locate errors by line
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    tree = etree.parse(str(path), parser)
+    body = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=False)
+    path.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + body)
     return path
 
 

@@ -18,8 +18,7 @@ from epcis.event_hash import Node, event_hash
 from epcis.formats import UnrepresentableError
 from epcis.model import DocumentHeader, ObjectEvent
 from epcis.neutral import event_node, header_of
-from epcis.writers import FORMATS, OutboundInvalidError, write_document
-from epcis.xml12 import write_epcis_12
+from epcis.writers import FORMATS, OutboundInvalidError, write_document, write_events
 from serialtrace.settings import conformance_dir
 
 EXAMPLES = conformance_dir() / "examples"
@@ -54,7 +53,7 @@ def test_sample_in_three_formats_is_valid_and_hashes_alike(
     assert _ids(tmp_path / "doc.2.0-jsonld") == expected
     assert _ids(tmp_path / "doc.1.2-xml") == [dscsa.EVENT_ID]
     # the DSCSA 1.2 writer (typed, used for batches) gives the same events
-    write_epcis_12(tmp_path / "typed.xml", header, events)
+    write_events(tmp_path / "typed.xml", header, events, "1.2-xml")
     assert _hashes(tmp_path / "typed.xml") == expected
 
 
@@ -215,7 +214,7 @@ def test_12_to_20_keeps_master_data_and_header_extensions(
     tmp_path: Path, header: DocumentHeader, dscsa: Any
 ) -> None:
     source = tmp_path / "dscsa.xml"
-    write_epcis_12(source, header, dscsa.make_events())
+    write_events(source, header, dscsa.make_events(), "1.2-xml")
     for fmt in ("2.0-xml", "2.0-jsonld"):
         convert(source, fmt, tmp_path / f"c.{fmt}")
         converted, _ = read_document(tmp_path / f"c.{fmt}")

@@ -19,8 +19,7 @@ import pytest
 from epcis.inbound import InboundRefusedError, inbound_dir, ingest_file, rejected_dir
 from epcis.model import DocumentHeader
 from epcis.neutral import event_node, header_of
-from epcis.writers import write_document
-from epcis.xml12 import write_epcis_12
+from epcis.writers import write_document, write_events
 from serialtrace.settings import Home, conformance_dir
 
 EXAMPLES = conformance_dir() / "examples"
@@ -66,7 +65,7 @@ def test_valid_files_of_every_format_load_with_events_epcs_and_master_data(
 ) -> None:
     events = dscsa.make_events()
     source = tmp_path / "cmo.xml"
-    write_epcis_12(source, header, events)
+    write_events(source, header, events, "1.2-xml")
     json_file = tmp_path / "cmo.jsonld"
     write_document(json_file, header_of(header), [event_node(e) for e in events], "2.0-jsonld")
     hashes = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -14,8 +15,22 @@ from alerts.locks import QuarantineLocks, container_key, item_key
 from epcis.check import check_file
 from epcis.documents import read_document, read_events
 from epcis.event_hash import event_hash
-from epcis.shipping import ShipmentRefusedError, record_shipment, render_shipment, shipments_dir
+from epcis.inbound import inbound_dir, ingest_file
+from epcis.model import DocumentHeader, Location, ObjectEvent
+from epcis.shipping import (
+    ShipmentRefusedError,
+    load_shipment,
+    receipt_document,
+    record_shipment,
+    render_receipt,
+    render_shipment,
+    shipment_document,
+    shipments_dir,
+)
+from epcis.writers import FORMATS, write_events
 from serialtrace.demo import DemoResult
+from serialtrace.errors import SerialtraceError
+from serialtrace.gs1.epc import sscc_uri
 from serialtrace.settings import Home
 
 CUSTOMER = "0614141000012"  # [customer] of serialtrace/defaults/demo.toml
@@ -154,3 +169,167 @@ def test_render_for_a_partner_uses_its_gln_and_format(
     assert "is not partner acme-sftp's GLN" in capsys.readouterr().err
     assert main([*args, "--partner", "nobody"]) != 0
     assert "unknown partner 'nobody'" in capsys.readouterr().err
+
+
+# --- Transaction History, receiving, rework -------------------------------------------
+
+PRIOR_OWNER = "urn:epc:id:sgln:0614141.00009.0"  # not in our master data: from its file
+
+
+def _shipment(home: Home, result: DemoResult) -> str:
+    return record_shipment(home, result.work_order_id, CUSTOMER, po_number="PO-9").shipment_id
+
+
+def _prior_owner_file(home: Home, shipment_id: str, path: Path) -> Path:
+    """A prior owner's EPCIS 1.2 file: it sold us the shipped pallets (shipping event, with
+    its PO and despatch advice, owning parties) and commissioned a pallet we never had."""
+    header, events, _ = shipment_document(home, shipment_id)
+    ours = next(e for e in events if isinstance(e, ObjectEvent) and e.biz_step == "shipping")
+    site = ours.read_point
+    assert site is not None
+    prior = Location(PRIOR_OWNER, "Prior Owner Pharma", "1 Old Road", "Trenton", "NJ",
+                     "08601", "US")  # fmt: skip
+    ours_here = next(x for x in header.locations if x.sgln == site)
+    when = datetime(2024, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=-5)))
+    sold = ObjectEvent(
+        when, "OBSERVE", "shipping", "in_transit", ours.epcs, PRIOR_OWNER, None,
+        biz_transactions=(("po", "urn:epcglobal:cbv:bt:0614141000098:PO-OLD-1"),),
+        sources=(("owning_party", PRIOR_OWNER),),
+        destinations=(("owning_party", site),),
+    )  # fmt: skip
+    other = ObjectEvent(
+        when, "OBSERVE", "shipping", "in_transit", ("urn:epc:id:sscc:0614141.0999999999",),
+        PRIOR_OWNER, None,
+    )  # fmt: skip
+    prior_header = DocumentHeader(
+        PRIOR_OWNER, site, "PRIOR-1", when, (), (prior, ours_here)
+    )  # fmt: skip
+    write_events(path, prior_header, [sold, other], "1.2-xml")
+    return path
+
+
+def test_transaction_history_carries_the_prior_owners_shipping_events(
+    unshipped: tuple[Home, DemoResult], tmp_path: Path
+) -> None:
+    home, result = unshipped
+    shipment_id = _shipment(home, result)
+    plain = render_shipment(home, shipment_id, ("2.0-jsonld",), outbox=tmp_path / "plain")
+    assert plain.history_events == 0  # we made it: no prior transaction, none asked
+    ingest_file(home, _prior_owner_file(home, shipment_id, tmp_path / "prior.xml"),
+                partner_id="prior-owner")  # fmt: skip
+    with duckdb.connect() as con:
+        (inbound_hash,) = con.execute(
+            "select event_hash from read_parquet(?) where biz_step like '%shipping' "
+            "and event_index = 0",
+            [str(inbound_dir(home) / "*" / "events.parquet")],
+        ).fetchone() or ("",)
+    rendered = render_shipment(
+        home, shipment_id, FORMATS, outbox=tmp_path / "th", transaction_history=True
+    )
+    assert rendered.history_events == 1  # the pallet it never shipped us is not history
+    for document in rendered.documents:
+        assert check_file(document.path).valid, document.path
+        events = list(read_events(document.path))
+        assert event_hash(events[0].node) == inbound_hash  # carried unchanged
+        assert len(events) == plain.documents[0].events + 1
+        header, _ = read_document(document.path)
+        locations = {key for v in header.vocabularies for key, _ in v.elements}
+        assert PRIOR_OWNER in locations  # its master data came with its file
+    # the CLI: --partner takes the partner's transaction_history (acme-sftp: true)
+    from serialtrace.cli import main
+
+    out = tmp_path / "cli"
+    args = ["epcis", "render", "--shipment", shipment_id, "--home", str(home.root)]
+    assert main([*args, "--partner", "acme-sftp", "--outbox", str(out)]) == 0
+    (written,) = out.rglob("*.epcis-1.2.xml")
+    assert event_hash(next(iter(read_events(written))).node) == inbound_hash
+    assert main([*args, "--partner", "acme-sftp", "--no-transaction-history",
+                 "--outbox", str(tmp_path / "cli2")]) == 0  # fmt: skip
+    (without,) = (tmp_path / "cli2").rglob("*.epcis-1.2.xml")
+    assert event_hash(next(iter(read_events(without))).node) != inbound_hash
+
+
+def test_receipt_and_return_documents(unshipped: tuple[Home, DemoResult], tmp_path: Path) -> None:
+    home, result = unshipped
+    shipment_id = _shipment(home, result)
+    shipped = load_shipment(home, shipment_id)
+    later = shipped[0]["despatched_at"] + timedelta(days=2)
+    receipt = render_receipt(home, shipment_id, received_at=later, outbox=tmp_path)
+    back = render_receipt(
+        home, shipment_id, received_at=later, returned=True, rma="RMA-77", outbox=tmp_path
+    )
+    for document in (*receipt, *back):
+        assert check_file(document.path).valid, document.path
+    hashes = {event_hash(next(iter(read_events(d.path))).node) for d in receipt}
+    assert len(hashes) == 1  # the same event in the three formats
+    jsonld = [d.path for d in (*receipt, *back) if d.format == "2.0-jsonld"]
+    got, returned = (json.loads(p.read_text()) for p in jsonld)
+    (event,) = got["epcisBody"]["eventList"]
+    assert (event["action"], event["bizStep"], event["disposition"]) == (
+        "OBSERVE", "receiving", "in_progress",
+    )  # fmt: skip
+    assert len(event["epcList"]) == result.pallets
+    assert event["bizLocation"]["id"] == event["destinationList"][1]["destination"]
+    assert [t["type"] for t in event["bizTransactionList"]] == ["po", "desadv"]
+    assert got["sender"] == event["destinationList"][0]["destination"]  # the buyer tells us
+    (ret,) = returned["epcisBody"]["eventList"]
+    assert ret["bizLocation"]["id"] == ret["destinationList"][1]["destination"]
+    assert ret["sourceList"] == [
+        {"type": s["type"], "source": d["destination"]}
+        for s, d in zip(event["sourceList"], event["destinationList"], strict=True)
+    ]  # mirrored: the goods come back from the buyer
+    assert ret["bizTransactionList"][-1] == {
+        "type": "rma",
+        "bizTransaction": f"urn:epcglobal:cbv:bt:{shipped[0]['source_party_gln']}:RMA-77",
+    }
+    with pytest.raises(SerialtraceError, match="before the shipment left"):
+        receipt_document(home, shipment_id, received_at=later - timedelta(days=30))
+    with pytest.raises(SerialtraceError, match="belongs to a return"):
+        receipt_document(home, shipment_id, received_at=later, rma="RMA-1")
+
+
+def test_rework_moves_are_unpacked_in_the_shipping_file(
+    unshipped: tuple[Home, DemoResult], tmp_path: Path
+) -> None:
+    """A unit packed into one case, unpacked in rework, packed into another: the shipping
+    file packs and unpacks it before the current packing (in every format)."""
+    home, result = unshipped
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("create table line_aggs as select * from stg_line__aggregations")
+        con.execute("drop view stg_line__aggregations")
+        con.execute("create table stg_line__aggregations as select * from line_aggs")
+        first, second = con.execute(
+            "select distinct parent_sscc from stg_line__aggregations "
+            "where child_level = 'item' order by 1 limit 2"
+        ).fetchall()
+        key, serial = con.execute(
+            "select child_key, child_serial from stg_line__aggregations where parent_sscc = ? "
+            "and child_level = 'item' order by child_key limit 1",
+            [second[0]],
+        ).fetchone() or ("", "")
+        for action, seconds in (("ADD", 120), ("DELETE", 60)):
+            con.execute(
+                "insert into stg_line__aggregations select * replace (? as parent_sscc, "
+                "? as action, aggregated_at - to_seconds(?) as aggregated_at) "
+                "from line_aggs where parent_sscc = ? and child_key = ?",
+                [first[0], action, seconds, second[0], key],
+            )
+    shipment_id = _shipment(home, result)
+    rendered = render_shipment(home, shipment_id, FORMATS, outbox=tmp_path)
+    assert rendered.counts["rework_moves"] == 1
+    for document in rendered.documents:
+        assert check_file(document.path).valid
+    document = json.loads(
+        next(d.path for d in rendered.documents if d.format == "2.0-jsonld").read_text()
+    )
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        (cpl,) = con.execute("select max(company_prefix_length) from dim_products").fetchone() or (
+            0,
+        )
+    steps = [
+        (e["bizStep"], e["action"], e["parentID"])
+        for e in document["epcisBody"]["eventList"]
+        if e["type"] == "AggregationEvent" and any(serial in c for c in e["childEPCs"])
+    ]
+    old, new = sscc_uri(first[0], int(cpl)), sscc_uri(second[0], int(cpl))
+    assert steps == [("packing", "ADD", old), ("unpacking", "DELETE", old), ("packing", "ADD", new)]

@@ -264,3 +264,37 @@ def test_bad_requests(flow: Flow, tmp_path: Path) -> None:
         decommission(home.warehouse, home.raw, "sscc", "006141410000009992", "expired", "u")
     with pytest.raises(ConfigurationError, match="no warehouse"):
         decommission(tmp_path / "w.duckdb", tmp_path / "raw", "lot", f"{GTIN_B}:X", "expired", "u")
+
+
+def test_decommission_documents_in_every_format(flow: Flow, tmp_path: Path) -> None:
+    """The unit taken from its case: unpacking then decommissioning, in 1.2 XML, 2.0 XML
+    and 2.0 JSON-LD, each valid, with the same event hashes."""
+    from epcis.check import check_file
+    from epcis.documents import read_events
+    from epcis.event_hash import event_hash
+    from epcis.from_warehouse import render_decommission
+    from epcis.writers import FORMATS
+
+    document = render_decommission(
+        flow.closed.home.warehouse,
+        tmp_path,
+        formats=FORMATS,
+        request_id=flow.serial.request_id,
+        name="unit",
+    )
+    assert document is not None and len(document.documents) == 3
+    assert document.path == document.documents[0].path
+    hashes = []
+    for stats in document.documents:
+        assert check_file(stats.path).valid, stats.path
+        hashes.append([event_hash(e.node) for e in read_events(stats.path)])
+    assert hashes[0] == hashes[1] == hashes[2] and len(hashes[0]) == 2
+    jsonld = next(d.path for d in document.documents if d.format == "2.0-jsonld")
+    unpack, retire = json.loads(jsonld.read_text())["epcisBody"]["eventList"]
+    assert (unpack["type"], unpack["action"], unpack["bizStep"]) == (
+        "AggregationEvent",
+        "DELETE",
+        "unpacking",
+    )
+    assert (retire["bizStep"], retire["disposition"]) == ("decommissioning", "stolen")
+    assert retire["eventID"].startswith("ni:///sha-256;")  # 2.0: the event hash

@@ -5,7 +5,7 @@ from the warehouse."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -14,6 +14,9 @@ from conftest import IncrementalBuilds
 from dbt_harness import PROJECT_ROOT
 from incremental import DESTROYED_CASE
 from rawzone import GTIN_A, GTIN_B
+
+from serialtrace.demo import DemoResult
+from serialtrace.settings import Home
 
 AUDITING_MD = PROJECT_ROOT / "docs" / "auditing.md"
 BLOCK = re.compile(r"<!-- audit-query: (?P<name>[a-z_]+) -->\s*```sql\n(?P<sql>.*?)```", re.S)
@@ -28,6 +31,7 @@ def documented_queries() -> dict[str, str]:
 
 
 QUERIES = documented_queries()
+DEMO_CUSTOMER = "0614141000012"  # [customer] of serialtrace/defaults/demo.toml
 
 
 def run(builds: IncrementalBuilds, name: str, **variables: str) -> list[tuple[Any, ...]]:
@@ -44,6 +48,7 @@ def test_every_documented_query_is_checked() -> None:
         "decommissioned_by_lot",
         "decommissioned_by_lot_summary",
         "lot_status",
+        "shipped_to_partner",
     }
 
 
@@ -149,3 +154,32 @@ def test_lot_status(incremental_builds: IncrementalBuilds) -> None:
         ("aggregated", 43),
         ("decommissioned", 17),
     ]
+
+
+def test_shipped_to_partner_in_a_period(demo: tuple[Home, DemoResult]) -> None:
+    """The demo ships every pallet of its batch to the demo customer: each passed unit is
+    listed once, inside the period of the shipment and not outside it."""
+    home, result = demo
+
+    def shipped(partner: str, start: str, end: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(home.warehouse), read_only=True) as con:
+            for key, value in (("partner_gln", partner), ("period_start", start),
+                               ("period_end", end)):  # fmt: skip
+                con.execute(f"set variable {key} = ?", [value])
+            return con.execute(QUERIES["shipped_to_partner"]).fetchall()
+
+    rows = shipped(DEMO_CUSTOMER, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
+    assert len(rows) == result.passed
+    assert len({row[6] for row in rows}) == result.passed  # one row per serial
+    assert len({row[4] for row in rows}) == result.pallets  # the shipped pallets
+    (shipment_id, despatched_at, po, desadv) = {row[:4] for row in rows}.pop()
+    assert po == f"PO-{result.work_order_id}" and desadv == shipment_id
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        lot = con.execute(
+            "select lot, expiry from dim_work_orders where work_order_id = ?",
+            [result.work_order_id],
+        ).fetchone()
+    assert lot is not None and lot[0] and {(row[7], row[8]) for row in rows} == {lot}
+    after = (despatched_at + timedelta(seconds=1)).isoformat()
+    assert shipped(DEMO_CUSTOMER, after, "2100-01-01T00:00:00Z") == []
+    assert shipped("0614141000029", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z") == []
