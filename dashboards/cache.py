@@ -10,6 +10,7 @@ user stores, which change without a build).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -55,6 +56,21 @@ def _batch_status_counts(warehouse: str, version: Version, work_order_id: str) -
 @st.cache_data(max_entries=16, show_spinner=False)
 def _reconciliation(warehouse: str, version: Version) -> pl.DataFrame:
     return data.reconciliation(Path(warehouse))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _page_of(
+    warehouse: str, version: Version, sql: str, params: tuple[Any, ...], number: int, size: int
+) -> data.Page:
+    return data.page_of(Path(warehouse), sql, list(params), number, size)
+
+
+def page_of(
+    warehouse: Path, sql: str, params: list[Any], number: int, size: int = data.PAGE_SIZE
+) -> data.Page:
+    """:func:`dashboards.data.page_of`, cached per warehouse version (the query must read
+    the warehouse alone)."""
+    return _page_of(str(warehouse), warehouse_version(warehouse), sql, tuple(params), number, size)
 
 
 def batch_quality(warehouse: Path) -> pl.DataFrame:
