@@ -261,12 +261,14 @@ def _serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
     case, pallet = lifecycle.get("case_sscc"), lifecycle.get("pallet_sscc")
     # a serial's transitions all carry its work order: naming it lets DuckDB skip the
     # row groups of other batches (zone maps) instead of scanning the whole history
+    work_order = lifecycle.get("work_order_id")
     history = _frame(
         warehouse,
         "select occurred_at, from_status, to_status, reason, origin, scope, scope_id, "
-        "recorded_by from serial_status_history where work_order_id = ? and gtin = ? "
-        "and serial = ? order by transition_seq",
-        [lifecycle.get("work_order_id"), gtin, serial],
+        "recorded_by from serial_status_history where gtin = ? and serial = ? "
+        + ("and work_order_id = ? " if work_order is not None else "")
+        + "order by transition_seq",
+        [gtin, serial] + ([work_order] if work_order is not None else []),
     )
     children = _children(warehouse, [str(c) for c in (case, pallet) if c])
     case_items = (
