@@ -3,6 +3,7 @@ a real browser (Debian chromium, headless, Playwright) against `serialtrace dash
 
     .venv/bin/python bench/dashboard_pages.py --units 10000000     # the target's size
     .venv/bin/python bench/dashboard_pages.py --units 200000       # small
+    .venv/bin/python bench/dashboard_pages.py --units 10000000 --keep   # then --home DIR
 
 Target (dashboards issue): a page on ten million units opens in under 2 s.
 
@@ -198,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "serialtrace-bench",
         help="where generated raw zones are kept between runs (shared with warehouse_build)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the warehouse built (its home is printed) to measure it again with --home",
+    )
     args = parser.parse_args(argv)
     build: dict[str, Any] = {}
     work: Path | None = None
@@ -223,8 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         if build:
             figures["warehouse_build_s"] = build["seconds"]
     finally:
-        if work is not None:
+        if work is not None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        elif work is not None:
+            print(f"warehouse kept: measure again with --home {home}", flush=True)
     print(json.dumps(figures))
     return 0
 

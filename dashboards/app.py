@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboards.data import one_connection_per_run
 from serialtrace.settings import PROJECT_ROOT
 
 VIEWS = PROJECT_ROOT / "dashboards" / "views"
@@ -27,4 +28,5 @@ page = st.navigation(
         ),
     ]
 )
-page.run()
+with one_connection_per_run():  # one read-only warehouse connection per page run
+    page.run()

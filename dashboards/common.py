@@ -7,7 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboards.data import PAGE_SIZE, page_of
+from dashboards.cache import page_of
+from dashboards.data import PAGE_SIZE
 from serialtrace.settings import Home, resolve_home
 
 
@@ -23,7 +24,8 @@ def paged_table(
     warehouse: Path, sql: str, params: list[Any], *, key: str, size: int = PAGE_SIZE
 ) -> int:
     """A table that pages in SQL: a page number input, the rows, and "rows a–b of N".
-    Returns the total row count."""
+    Returns the total row count. ``sql`` reads the warehouse alone: its pages are cached
+    until the warehouse changes."""
     number = int(st.number_input("Page", min_value=1, value=1, step=1, key=f"{key}-page"))
     page = page_of(warehouse, sql, params, number, size)
     st.dataframe(page.rows.to_pandas(), hide_index=True)

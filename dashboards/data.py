@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,47 @@ GRADES = ("grade_a", "grade_b", "grade_c", "grade_d", "grade_f")
 PAGE_SIZE = 200
 
 
+# the read-only connections of the current page run (None: outside a page run)
+_RUN_CONNECTIONS: ContextVar[dict[str, duckdb.DuckDBPyConnection] | None] = ContextVar(
+    "dashboards_run_connections", default=None
+)
+
+
+@contextmanager
+def one_connection_per_run() -> Iterator[None]:
+    """Within the block (one run of a page script), the queries of a warehouse share one
+    read-only connection, opened on the first query and closed when the block ends:
+    nothing holds the warehouse between runs, so a build can write it."""
+    if _RUN_CONNECTIONS.get() is not None:  # already in a run: its connection serves
+        yield
+        return
+    opened: dict[str, duckdb.DuckDBPyConnection] = {}
+    token = _RUN_CONNECTIONS.set(opened)
+    try:
+        yield
+    finally:
+        _RUN_CONNECTIONS.reset(token)
+        for con in opened.values():
+            con.close()
+
+
+@contextmanager
+def connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to ``warehouse``: the page run's own (see
+    :func:`one_connection_per_run`), else one for this call only."""
+    opened = _RUN_CONNECTIONS.get()
+    if opened is None:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            yield con
+        return
+    key = str(warehouse)
+    if key not in opened:
+        opened[key] = duckdb.connect(key, read_only=True)
+    yield opened[key]
+
+
 def _frame(warehouse: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         table = con.sql(sql, params=params or []).to_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
@@ -63,7 +105,7 @@ def page_of(
     """Page ``number`` (1-based) of ``sql``, whose ORDER BY must make the order total."""
     if size < 1:
         raise ValidationError("page size", "must be at least 1")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         counted = con.sql(f"select count(*) from ({sql}) as q", params=params or []).fetchall()
         total = int(counted[0][0])
         last = max(1, -(-total // size))
@@ -179,34 +221,65 @@ def resolve_identifier(text: str) -> tuple[str, str]:
     return parsed.gtin, parsed.serial
 
 
+# the rows of one serial (any GTIN); its one-column filter is served by the mart's index
+SERIAL_LOOKUP_SQL = "select * from serial_lifecycle where serial = ?"
+
+
+# the links under one container; its one-column filter is served by the mart's index
+CHILDREN_SQL = (
+    "select parent_sscc, child_level, child_serial, child_sscc, aggregated_at "
+    "from aggregation_hierarchy where parent_sscc = ?"
+)
+
+
+def _children(warehouse: Path, parents: list[str]) -> pl.DataFrame:
+    """The links under each of ``parents``, one index lookup each (an ``in`` list or a
+    second condition would make DuckDB scan the table)."""
+    with connect(warehouse) as con:
+        # no container: the lookup of an SSCC that has no links, for the columns alone
+        tables = [con.sql(CHILDREN_SQL, params=[s]).to_arrow_table() for s in parents or [""]]
+    return pl.concat([pl.DataFrame(pl.from_arrow(table)) for table in tables])
+
+
 def serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        cursor = con.execute(
-            "select * from serial_lifecycle where gtin = ? and serial = ?", [gtin, serial]
-        )
-        row = cursor.fetchone()
-        if row is None:
-            raise SerialtraceError(f"serial {serial} of GTIN {gtin} is not in the warehouse")
-        lifecycle = dict(zip([d[0] for d in cursor.description or []], row, strict=True))
+    with one_connection_per_run():  # its four queries share one connection
+        return _serial_view(warehouse, gtin, serial)
+
+
+def _serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
+    # the filter names the serial alone: DuckDB answers a one-column equality from the
+    # mart's index on serial (transforms/macros/lookup_index.sql) but scans the whole
+    # table for a filter on two columns; the GTIN is checked on the few rows found
+    with connect(warehouse) as con:
+        cursor = con.execute(SERIAL_LOOKUP_SQL, [serial])
+        names = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    found = [row for row in rows if row["gtin"] == gtin]
+    if not found:
+        raise SerialtraceError(f"serial {serial} of GTIN {gtin} is not in the warehouse")
+    lifecycle = found[0]
     case, pallet = lifecycle.get("case_sscc"), lifecycle.get("pallet_sscc")
+    # a serial's transitions all carry its work order: naming it lets DuckDB skip the
+    # row groups of other batches (zone maps) instead of scanning the whole history
+    work_order = lifecycle.get("work_order_id")
     history = _frame(
         warehouse,
         "select occurred_at, from_status, to_status, reason, origin, scope, scope_id, "
         "recorded_by from serial_status_history where gtin = ? and serial = ? "
-        "order by transition_seq",
-        [gtin, serial],
+        + ("and work_order_id = ? " if work_order is not None else "")
+        + "order by transition_seq",
+        [gtin, serial] + ([work_order] if work_order is not None else []),
     )
-    case_items = _frame(
-        warehouse,
-        "select child_serial as serial, aggregated_at from aggregation_hierarchy "
-        "where parent_sscc = ? and child_level = 'item' order by child_serial",
-        [case],
+    children = _children(warehouse, [str(c) for c in (case, pallet) if c])
+    case_items = (
+        children.filter((pl.col("parent_sscc") == case) & (pl.col("child_level") == "item"))
+        .select(pl.col("child_serial").alias("serial"), "aggregated_at")
+        .sort("serial")
     )
-    pallet_cases = _frame(
-        warehouse,
-        "select child_sscc as sscc, aggregated_at from aggregation_hierarchy "
-        "where parent_sscc = ? and child_level = 'case' order by child_sscc",
-        [pallet],
+    pallet_cases = (
+        children.filter((pl.col("parent_sscc") == pallet) & (pl.col("child_level") == "case"))
+        .select(pl.col("child_sscc").alias("sscc"), "aggregated_at")
+        .sort("sscc")
     )
     return SerialView(gtin, serial, lifecycle, history, case, pallet, case_items, pallet_cases)
 

@@ -6,15 +6,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboards.cache import batch_quality, batch_status_counts, throughput
 from dashboards.common import home_with_warehouse, paged_table
-from dashboards.data import (
-    batch_quality,
-    batch_serials_sql,
-    batch_status_counts,
-    grade_distribution,
-    reject_causes,
-    throughput,
-)
+from dashboards.data import batch_serials_sql, grade_distribution, reject_causes
 
 home, warehouse = home_with_warehouse()
 st.title("Line and batch quality")
@@ -64,33 +58,52 @@ cols[3].metric("Camera pass rate", f"{(batch['camera_pass_rate'] or 0):.2%}")
 cols[4].metric("Cases / pallets", f"{batch['cases']:,} / {batch['pallets']:,}")
 cols[5].metric("Line speed", f"{(batch['units_per_minute'] or 0):,.0f} units/min")
 
+# before the fold: the two charts that answer "why were units rejected" and "how fast
+# did the line run"; the rest sits in tabs whose content is drawn only when opened
 left, right = st.columns(2)
+causes = reject_causes(batch)
 with left:
     st.subheader("Why were units rejected? (Pareto)")
-    causes = reject_causes(batch)
     if causes.is_empty():
         st.write("No rejects in this batch.")
     else:
         st.bar_chart(causes.to_pandas(), x="cause", y="units", sort="-units")
-        st.dataframe(causes.to_pandas(), hide_index=True)
 with right:
-    st.subheader("Print grade distribution (ISO/IEC 15415)")
-    st.bar_chart(grade_distribution(batch).to_pandas(), x="grade", y="units")
+    st.subheader("Throughput over time")
+    st.line_chart(throughput(warehouse, choice).to_pandas(), x="bucket_start", y="units_per_minute")
 
-st.subheader("Throughput over time")
-st.line_chart(throughput(warehouse, choice).to_pandas(), x="bucket_start", y="units_per_minute")
-
-st.subheader("Serials of this batch")
-counts = batch_status_counts(warehouse, choice)
-options = ["(any)", *counts]
-status = st.selectbox(
-    "Status",
-    options,
-    key="serial-status",
-    format_func=lambda s: s if s == "(any)" else f"{s} ({counts[s]:,})",
+serials_tab, grades_tab, causes_tab, batches_tab = st.tabs(
+    [
+        "Serials of this batch",
+        "Print grade distribution",
+        "Rejects by cause",
+        f"Batches ({shown.height} shown)",
+    ],
+    key="batch-tabs",
+    on_change="rerun",  # lazy: only the open tab's content runs
 )
-sql, extra = batch_serials_sql(None if status == "(any)" else status)
-paged_table(warehouse, sql, [choice, *extra], key="batch-serials")
-
-st.subheader(f"Batches ({shown.height} shown)")
-st.dataframe(shown.to_pandas(), hide_index=True)
+if serials_tab.open:
+    with serials_tab:
+        counts = batch_status_counts(warehouse, choice)
+        options = ["(any)", *counts]
+        status = st.selectbox(
+            "Status",
+            options,
+            key="serial-status",
+            format_func=lambda s: s if s == "(any)" else f"{s} ({counts[s]:,})",
+        )
+        sql, extra = batch_serials_sql(None if status == "(any)" else status)
+        paged_table(warehouse, sql, [choice, *extra], key="batch-serials")
+if grades_tab.open:
+    with grades_tab:
+        st.subheader("Print grade distribution (ISO/IEC 15415)")
+        st.bar_chart(grade_distribution(batch).to_pandas(), x="grade", y="units")
+if causes_tab.open:
+    with causes_tab:
+        if causes.is_empty():
+            st.write("No rejects in this batch.")
+        else:
+            st.dataframe(causes.to_pandas(), hide_index=True)
+if batches_tab.open:
+    with batches_tab:
+        st.dataframe(shown.to_pandas(), hide_index=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboards.cache import reconciliation
 from dashboards.common import home_with_warehouse
-from dashboards.data import reconciliation
 
 home, warehouse = home_with_warehouse()
 st.title("Reconciliation")

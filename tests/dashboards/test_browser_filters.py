@@ -83,3 +83,26 @@ def test_line_filter_changes_the_charts(
     assert after != before, "the throughput chart did not change with the filter"
     assert second.work_order_id != first.work_order_id
     _shoot(page, "batch-quality-filtered")
+
+
+def test_the_lookup_index_serves_a_batch_added_incrementally(
+    two_lines: tuple[Home, DemoResult, DemoResult],
+) -> None:
+    """The second batch was built by an incremental run over a warehouse that already had
+    the index: the index is still there, holds the new batch's serials, and is used."""
+    from dashboards.data import SERIAL_LOOKUP_SQL, serial_view
+
+    home, _, second = two_lines
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        names = [r[0] for r in con.execute("select index_name from duckdb_indexes()").fetchall()]
+        assert "serial_lifecycle__serial_idx" in names
+        gtin, serial = con.execute(
+            "select gtin, serial from serial_lifecycle where work_order_id = ? "
+            "order by serial desc limit 1",
+            [second.work_order_id],
+        ).fetchone() or ("", "")
+        plan = str(con.execute(f"explain analyze {SERIAL_LOOKUP_SQL}", [serial]).fetchall()[0][1])
+    assert "Index Scan" in plan, plan
+    assert serial_view(home.warehouse, gtin, serial).lifecycle["work_order_id"] == (
+        second.work_order_id
+    )

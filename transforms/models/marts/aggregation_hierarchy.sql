@@ -2,6 +2,7 @@
 -- through its case: `where pallet_sscc = X` lists what is inside pallet X,
 -- `where child_key = Y` tells where item (or case) Y is.
 {{ batch_incremental_config() }}
+{{ lookup_index_config('parent_sscc') }}
 with
 
 links as (

@@ -3,6 +3,7 @@
 -- (decommissioning, batch close) was applied since: then the latest applied event wins
 -- and status_reason carries its reason.
 {{ batch_incremental_config() }}
+{{ lookup_index_config('serial') }}
 with
 
 line as (
