@@ -16,7 +16,7 @@ from dashboards.data import (
     throughput,
 )
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("batch_quality")
 st.title("Line and batch quality")
 
 batches = batch_quality(warehouse)

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards.common import home_with_warehouse
 from dashboards.data import reconciliation
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("reconciliation")
 st.title("Reconciliation")
 frame = reconciliation(warehouse)
 if frame.is_empty():
