@@ -237,3 +237,16 @@ def test_visible_clients() -> None:
     ]
     assert access.visible_clients(_user(("quality",), ("ZED",)), spaces) == []
     assert access.visible_clients(_user(("admin",), ("*",), disabled=True), spaces) == []
+
+
+def test_the_cli_says_how_to_log_in(tmp_path: Path) -> None:
+    from dashboards.login_hint import login_hint
+
+    home = Home(tmp_path / "inst")
+    acme = home.client("ACME")
+    hint = login_hint(acme)
+    assert "No user exists yet" in hint
+    assert f"--role admin --home {home.root}" in hint  # the installation, not the client
+    assert not home.users_db.exists()
+    ensure_user(home, "qa", ["quality"])
+    assert login_hint(acme).startswith(f"Log in with a user of {home.users_db}")
