@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -109,10 +110,20 @@ def _free_port() -> int:
 def _serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "serialtrace.cli", "dashboards", "--home", str(home),
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "serialtrace.cli",
+            "dashboards",
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip  (own process group: the Streamlit child stops with it)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -123,7 +134,7 @@ def _serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             raise SystemExit("the dashboards server did not start")
         time.sleep(0.3)
 
@@ -206,7 +217,7 @@ def measure(home: Path, repeat: int) -> dict[str, Any]:
                 page.close()
             browser.close()
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     worst = max(max(v) for v in pages.values())
     return {

@@ -4,8 +4,10 @@ is opened by its URL and reached through the login form (tests/dashboards/login.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +64,7 @@ def _start_dashboards(home: Home) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the Streamlit child stops with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -78,11 +81,15 @@ def _start_dashboards(home: Home) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
+        # `serialtrace dashboards` runs Streamlit as a child: stop the whole group, or the
+        # server outlives the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:  # a loaded machine: do not let it linger
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=20)
 
 
