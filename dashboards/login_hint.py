@@ -27,7 +27,10 @@ def login_hint(home: Home) -> str:
             "No user exists yet: the dashboards open only after a login. Create the first "
             f"admin:\n  {first_admin_command(home)}"
         )
-    return (
-        f"Log in with a user of {home.installation.users_db} (`serialtrace users list`); "
-        "a demo home has the demo users of docs/alerts.md (Demo)."
-    )
+    hint = f"Log in with a user of {home.installation.users_db} (`serialtrace users list`)."
+    demo = [
+        u.name for u in UserStore(home.installation.users_db).all() if u.name.startswith("demo-")
+    ]
+    if demo:
+        hint += f"\nDemo users: {', '.join(demo)} (their password: docs/alerts.md, Demo)."
+    return hint

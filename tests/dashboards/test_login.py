@@ -250,3 +250,6 @@ def test_the_cli_says_how_to_log_in(tmp_path: Path) -> None:
     assert not home.users_db.exists()
     ensure_user(home, "qa", ["quality"])
     assert login_hint(acme).startswith(f"Log in with a user of {home.users_db}")
+    assert "Demo users" not in login_hint(acme)
+    ensure_user(home, "demo-qa", ["quality"])
+    assert "Demo users: demo-qa (their password: docs/alerts.md, Demo)." in login_hint(acme)
