@@ -233,7 +233,7 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
     home = resolve_home(getattr(args, "home", None))
     if not home.warehouse.exists():
         raise SerialtraceError(f"no warehouse at {home.warehouse}: run `serialtrace demo` first")
-    env = dict(os.environ, **{HOME_ENV: str(home.root)})
+    env = dict(os.environ, **{HOME_ENV: str(home.installation.root)})
     command = [
         sys.executable,
         "-m",
@@ -250,6 +250,9 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
         "false",
     ]
     print(f"Serving the dashboards on http://{args.address}:{args.port} (Ctrl-C stops)")
+    from dashboards.login_hint import login_hint
+
+    print(login_hint(home))
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

@@ -1,10 +1,11 @@
 """Suspect product alerts: the queue (age, severity, owner, SLA left) and the case page
 (investigation form, affected serials and their hierarchy, signatures, audit trail).
 
-Reads and writes the home's alerts database (alerts/). Every action names the acting user
-and is authenticated against the user store (password re-entered, as for a signature);
-the form carries the case version it was loaded with, so a concurrent change is refused
-("reload") instead of being overwritten.
+Reads and writes the alerts database of the session's client data space (alerts/). Every
+action is taken as the logged-in user (re-checked on every run); what they may do follows
+their roles (dashboards/access.py: auditors read only); a signature re-asks the user's
+password (21 CFR 11.200). The form carries the case version it was loaded with, so a
+concurrent change is refused ("reload") instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import streamlit as st
 from alerts.model import Classification, Disposition, EntryKind, parse_identifier
 from alerts.service import dispose_case, store_for
 from alerts.store import Case
+from dashboards.access import alert_actions, may_sign
+from dashboards.common import page_session
 from serialtrace.errors import SerialtraceError
-from serialtrace.settings import resolve_home
 from serialtrace.users import UserStore
 
-home = resolve_home()
+session = page_session("alerts")
+home, actor = session.home, session.user
 st.title("Suspect product alerts")
 if not home.alerts_db.exists():
     st.info(f"No alerts database at {home.alerts_db}: no alert was raised yet.")
@@ -133,16 +136,13 @@ for s in store.signatures(case.case_id):
         f"UTC — record SHA-256 {s.record_hash[:16]}… {valid}"
     )
 
-if case.status != "closed":
+actions = alert_actions(actor)
+if case.status != "closed" and not actions and not may_sign(actor):
+    st.info(f"{actor.name} ({', '.join(actor.roles)}): read-only on alert cases.")
+if case.status != "closed" and actions:
     with st.form("entry"):
-        st.write("Add to the investigation (your credentials are checked)")
-        who = st.text_input("User", key="entry_user")
-        password = st.text_input("Password", type="password", key="entry_password")
-        action = st.selectbox(
-            "Action",
-            ["step", "finding", "evidence", "note", "assign", "determine"],
-            key="entry_action",
-        )
+        st.write(f"Add to the investigation as {actor.full_name} ({actor.name})")
+        action = st.selectbox("Action", list(actions), key="entry_action")
         text = st.text_area("Text (assign: the assignee's user name)", key="entry_text")
         classification = st.selectbox(
             "Classification (determine)", [c.value for c in Classification], key="entry_class"
@@ -150,9 +150,8 @@ if case.status != "closed":
         st.caption(f"Editing case version {case.version}")
         if st.form_submit_button("Save"):
             try:
-                actor = users.authenticate(who, password)
-                if actor.has_role("auditor") and not actor.has_role("quality", "admin"):
-                    raise SerialtraceError(f"{actor.name} is an auditor: read-only")
+                if action not in alert_actions(actor):
+                    raise SerialtraceError(f"{actor.name} may not {action} on alert cases")
                 if action == "assign":
                     users.require(text.strip(), "quality", "admin")
                     store.assign(
@@ -179,9 +178,12 @@ if case.status != "closed":
             except SerialtraceError as exc:
                 st.error(str(exc))
 
-    with st.form("dispose"):
-        st.write("Disposition — electronic signature: re-enter your credentials")
-        signer = st.text_input("User", key="sign_user")
+if case.status != "closed" and may_sign(actor):
+    with st.form("dispose", clear_on_submit=True):
+        st.write(
+            f"Disposition — electronic signature of {actor.full_name} ({actor.name}): "
+            "re-enter your password"
+        )
         sign_password = st.text_input("Password", type="password", key="sign_password")
         disposition = st.selectbox(
             "Disposition", [d.value for d in Disposition], key="sign_disposition"
@@ -198,7 +200,7 @@ if case.status != "closed":
                     Disposition(disposition),
                     reason,
                     users,
-                    signer,
+                    actor.name,
                     sign_password,
                     meaning=meaning,
                     expected_version=seen_version,

@@ -10,7 +10,7 @@ from dashboards.cache import batch_quality, batch_status_counts, throughput
 from dashboards.common import home_with_warehouse, paged_table
 from dashboards.data import batch_serials_sql, grade_distribution, reject_causes
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("batch_quality")
 st.title("Line and batch quality")
 
 batches = batch_quality(warehouse)

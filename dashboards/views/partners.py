@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboards.common import home_with_warehouse
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("partners")
 st.title("Trading partners")
 
 with duckdb.connect(str(warehouse), read_only=True) as con:

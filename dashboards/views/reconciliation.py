@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards.cache import reconciliation
 from dashboards.common import home_with_warehouse
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("reconciliation")
 st.title("Reconciliation")
 frame = reconciliation(warehouse)
 if frame.is_empty():

@@ -9,7 +9,7 @@ from dashboards.common import home_with_warehouse
 from dashboards.data import PAGE_SIZE, epcis_files, resolve_identifier, serial_view
 from serialtrace.errors import SerialtraceError
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("serial_lookup")
 st.title("Serial lookup")
 text = st.text_input(
     "Scan or type an identifier",

@@ -16,7 +16,7 @@ from verification.identifiers import parse_text
 from verification.messages import ProductIdentifier
 from verification.portal import portal_answer, query_history
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("verification")
 st.title("Verification")
 text = st.text_input(
     "Scan or type an identifier",

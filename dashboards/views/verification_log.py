@@ -9,7 +9,7 @@ import streamlit as st
 from dashboards.common import home_with_warehouse, paged_table
 from dashboards.data import verification_log_sql, verification_totals
 
-home, warehouse = home_with_warehouse()
+home, warehouse = home_with_warehouse("verification_log")
 st.title("Verification query log")
 totals, reasons = verification_totals(warehouse)
 if totals is None:

@@ -1,4 +1,5 @@
-"""Each page, run headless by Streamlit's own test harness over the demo's warehouse."""
+"""Each page, run headless by Streamlit's own test harness over the demo's warehouse, as
+a logged-in admin (tests/dashboards/login.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from serialtrace.demo import DemoResult
 from serialtrace.gs1.element_string import encode_unit
-from serialtrace.settings import PROJECT_ROOT, Home
-
-VIEWS = PROJECT_ROOT / "dashboards" / "views"
+from serialtrace.settings import Home
+from tests.dashboards.login import ensure_user, view_app
 
 
 def _run(view: str) -> AppTest:
-    return AppTest.from_file(str(VIEWS / view), default_timeout=60).run()
+    return view_app(view).run()
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def on_demo(
     demo: tuple[Home, DemoResult], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Home, DemoResult]:
     monkeypatch.setenv("SERIALTRACE_HOME", str(demo[0].root))
+    ensure_user(demo[0])
     return demo
 
 
@@ -83,6 +84,7 @@ def test_reconciliation_page_lists_every_batch(on_demo: tuple[Home, DemoResult])
 
 def test_missing_warehouse_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERIALTRACE_HOME", str(tmp_path))
+    ensure_user(Home(tmp_path))
     for view in (
         "batch_quality.py",
         "serial_lookup.py",

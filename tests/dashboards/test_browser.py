@@ -1,10 +1,13 @@
 """The dashboards in a real browser: Debian's chromium, headless, driven by Playwright,
-against `serialtrace dashboards` served on loopback over the demo's warehouse."""
+against `serialtrace dashboards` served on loopback over the demo's warehouse; every page
+is opened by its URL and reached through the login form (tests/dashboards/login.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +21,7 @@ import pytest
 
 from serialtrace.demo import DemoResult
 from serialtrace.settings import PROJECT_ROOT, Home
+from tests.dashboards.login import ADMIN, PASSWORD, ensure_user
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -60,6 +64,7 @@ def _start_dashboards(home: Home) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the Streamlit child stops with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -76,16 +81,21 @@ def _start_dashboards(home: Home) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
+        # `serialtrace dashboards` runs Streamlit as a child: stop the whole group, or the
+        # server outlives the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:  # a loaded machine: do not let it linger
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def server(demo: tuple[Home, DemoResult]) -> Iterator[str]:
+    ensure_user(demo[0])
     yield from _start_dashboards(demo[0])
 
 
@@ -108,9 +118,21 @@ def _settle(page: object) -> None:
     page.wait_for_timeout(2000)  # type: ignore[attr-defined]
 
 
-def _open(browser: object, url: str, heading: str) -> object:
+def _login(page: object, user: str, password: str = PASSWORD) -> None:
+    """Fill in and submit the login form the page shows."""
+    name = page.get_by_label("User name")  # type: ignore[attr-defined]
+    name.wait_for(timeout=60_000)
+    _settle(page)
+    name.fill(user)
+    page.locator('input[aria-label="Password"]').fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+
+
+def _open(browser: object, url: str, heading: str, user: str = ADMIN) -> object:
+    """A new tab on ``url``: the login form first, then (logged in as ``user``) the page."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     page.goto(url, wait_until="domcontentloaded")
+    _login(page, user)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     _settle(page)
     return page

@@ -14,6 +14,7 @@ import pytest
 from serialtrace.config import load_demo_config
 from serialtrace.demo import DemoResult, run_demo
 from serialtrace.settings import Home
+from tests.dashboards.login import ensure_user
 from tests.dashboards.test_browser import (  # the browser and server helpers
     _no_error,
     _open,
@@ -36,6 +37,7 @@ def two_lines(
         cfg, work_order=dataclasses.replace(cfg.work_order, line_id="LINE-2")
     )
     second = run_demo(home, 240, config=line_2, seed=5, say=lambda _: None)
+    ensure_user(home)
     return home, first, second
 
 

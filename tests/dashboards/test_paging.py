@@ -6,12 +6,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboards.data import page_of
 from serialtrace.demo import DemoResult
 from serialtrace.errors import ValidationError
-from serialtrace.settings import PROJECT_ROOT, Home
+from serialtrace.settings import Home
+from tests.dashboards.login import ensure_user, view_app
 
 
 @pytest.fixture
@@ -51,9 +51,7 @@ def test_batch_serials_page_through_the_batch(
             "where work_order_id = ? group by status order by count(*) desc limit 1",
             [result.work_order_id],
         ).fetchone() or (0, "", 0)
-    app = AppTest.from_file(
-        str(PROJECT_ROOT / "dashboards" / "views" / "batch_quality.py"), default_timeout=60
-    ).run()
+    app = view_app("batch_quality.py", user=ensure_user(home)).run()
     assert not app.exception
     caption = next(c.value for c in app.caption if c.value.startswith("Rows "))
     assert caption == f"Rows 1–200 of {total:,} (page 1 of {-(-total // 200):,})"

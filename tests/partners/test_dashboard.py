@@ -7,17 +7,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from partners.ledger import DeliveryLedger, utcnow
 from serialtrace.settings import PROJECT_ROOT, Home
+from tests.dashboards.login import ensure_user, view_app
 
-PAGE = str(PROJECT_ROOT / "dashboards" / "views" / "partners.py")
+PAGE = PROJECT_ROOT / "dashboards" / "views" / "partners.py"
 
 
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_mart: bool) -> Home:
     home = Home(tmp_path / "home").ensure()
     monkeypatch.setenv("SERIALTRACE_HOME", str(home.root))
+    ensure_user(home, "partner-viewer", ["auditor"])
     with duckdb.connect(str(home.warehouse)) as con:
         con.execute("create table batch_quality (work_order_id varchar)")
         if with_mart:
@@ -42,7 +43,7 @@ def test_page_shows_the_scorecard_and_the_ledger(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _home(tmp_path, monkeypatch, with_mart=True)
-    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app = view_app(PAGE, user="partner-viewer").run()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics == {
@@ -58,7 +59,7 @@ def test_page_shows_the_scorecard_and_the_ledger(
 
 def test_page_without_the_mart_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _home(tmp_path, monkeypatch, with_mart=False)
-    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app = view_app(PAGE, user="partner-viewer").run()
     assert not app.exception
     assert "No partner deliveries in the warehouse yet" in app.info[0].value
     assert list(app.dataframe[0].value["status"]) == ["acknowledged"]

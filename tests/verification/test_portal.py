@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, SensorResult, build_sensor_context
-from streamlit.testing.v1 import AppTest
 
 from alerts.locks import QuarantineLocks, item_key
 from orchestration.definitions import build_definitions
@@ -18,11 +17,12 @@ from orchestration.verification import sealed_query_journal_sensor
 from serialtrace.cli import main
 from serialtrace.demo import DemoResult
 from serialtrace.settings import PROJECT_ROOT, Home
+from tests.dashboards.login import ensure_user, view_app
 from verification.portal import query_history
 from verification.querylog import QueryJournal
 from verification.store import store_path
 
-PAGE = str(PROJECT_ROOT / "dashboards" / "views" / "verification.py")
+PAGE = PROJECT_ROOT / "dashboards" / "views" / "verification.py"
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def on_demo(
     demo: tuple[Home, DemoResult], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Home, DemoResult]:
     monkeypatch.setenv("SERIALTRACE_HOME", str(demo[0].root))
+    ensure_user(demo[0])
     return demo
 
 
@@ -49,7 +50,7 @@ def test_portal_shows_answer_lifecycle_parents_and_history(
 ) -> None:
     home, _ = on_demo
     gtin, serial, lot, expiry = _asked(home)
-    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app = view_app(PAGE).run()
     app.text_input(key="identifier").input(f"(01){gtin}(17){expiry}(10){lot}(21){serial}").run()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
@@ -66,7 +67,7 @@ def test_portal_shows_answer_lifecycle_parents_and_history(
     locks = QuarantineLocks(home.alerts_db)
     locks.lock("CASE-PORTAL", [item_key(gtin, serial)], reason="test", user="qa")
     try:
-        app = AppTest.from_file(PAGE, default_timeout=60).run()
+        app = view_app(PAGE).run()
         app.text_input(key="identifier").input(f"{gtin} {serial} {lot} {expiry}").run()
         metrics = {m.label: m.value for m in app.metric}
         assert metrics["Answer"] == "not verified"
@@ -77,7 +78,7 @@ def test_portal_shows_answer_lifecycle_parents_and_history(
 
 
 def test_portal_names_the_problem_in_bad_input(on_demo: tuple[Home, DemoResult]) -> None:
-    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app = view_app(PAGE).run()
     app.text_input(key="identifier").input("(01)123").run()
     assert not app.exception and app.error
 
