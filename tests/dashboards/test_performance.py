@@ -12,9 +12,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboards import cache, data
+from dashboards.auth import USER_KEY
 from serialtrace.demo import DemoResult
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import PROJECT_ROOT, Home
+from tests.dashboards.login import ensure_user
 
 
 def _scan_type(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> str:
@@ -82,6 +84,7 @@ def test_a_page_run_opens_one_read_only_connection_and_closes_it(
     monkeypatch.setattr(duckdb, "connect", counting_connect)
     st.cache_data.clear()
     app = AppTest.from_file(str(PROJECT_ROOT / "dashboards" / "app.py"), default_timeout=60)
+    app.session_state[USER_KEY] = ensure_user(home)  # as after the login form
     app.run()
     assert not app.exception
     assert [m.label for m in app.metric][:1] == ["Printed"]  # the batch page ran whole
