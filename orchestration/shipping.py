@@ -55,7 +55,7 @@ def epcis_shipment_documents(
     """DSCSA shipping files of one shipment (commissioning, packing and the shipping event
     with PO, despatch advice, parties and Transaction Statement) in 1.2 XML, 2.0 XML and
     2.0 JSON-LD, each validated against the official schemas before it is placed."""
-    home = Home(Path(raw_zone.path).parent)
+    home = Home.at(Path(raw_zone.path).parent)
     rendered = render_shipment(home, context.partition_key, FORMATS, outbox=epcis_outbox.folder)
     for document in rendered.documents:
         context.log.info(f"wrote {document.path} ({document.events} events)")
