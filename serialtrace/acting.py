@@ -218,11 +218,8 @@ def authorize(
     name = user or os.environ.get(USER_ENV)
     store = _user_store(space)
     if store is None or not store.all():
-        if name:
-            raise PermissionDeniedError(
-                f"--user: user {name!r} does not exist (the user store is empty: create the "
-                "first admin with `serialtrace users add NAME --role admin ...`)"
-            )
+        # a fresh installation: nobody to check against (a named --user cannot be verified
+        # either), the OS account acts, so the first admin can be created
         return Actor(os_user(), space, command, rule)
     if not name:
         raise PermissionDeniedError(

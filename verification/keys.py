@@ -219,15 +219,15 @@ class KeyStore:
         key_id, secret = match.groups()
         with self._connect() as db:
             row = db.execute(
-                "SELECT key_id, partner, gln, company_id, created_at, revoked_at, salt, digest"
-                " FROM api_key WHERE key_id = ?",
+                "SELECT key_id, partner, gln, company_id, created_at, revoked_at, salt, digest,"
+                " created_by, revoked_by FROM api_key WHERE key_id = ?",
                 (key_id,),
             ).fetchone()
         if row is None or row[5] is not None:
             return None
         if not hmac.compare_digest(_digest(secret, row[6]), row[7]):
             return None
-        key = ApiKey(*row[:6])
+        key = ApiKey(*row[:6], created_by=row[8], revoked_by=row[9])
         with self._cache_lock:
             self._cache[fingerprint] = key
         return key
