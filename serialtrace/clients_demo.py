@@ -44,7 +44,12 @@ DEMO_SECOND_QA: Final = "demo-qa-beta"
 DEMO_USERS_FILE: Final = "demo-users.txt"
 SECOND_CLIENT_UNITS: Final = 240
 #: What the demo builds in the second client's warehouse (kept small: the demo's time).
-WAREHOUSE_SELECTION: Final = "+key:serial_lifecycle or +key:dim_products"
+WAREHOUSE_SELECTION: Final = (
+    "+key:serial_lifecycle or +key:serial_status_history or +key:dim_products"
+    " or +key:dim_work_orders or +key:containers or +key:shipments or +key:batch_quality"
+    " or +key:verification_index or +key:erp_reconciliation"
+    " or key:stg_masterdata__locations"
+)
 
 Say = Callable[[str], None]
 

@@ -227,7 +227,7 @@ class KeyStore:
             return None
         if not hmac.compare_digest(_digest(secret, row[6]), row[7]):
             return None
-        key = ApiKey(*row[:6], created_by=row[8], revoked_by=row[9])
+        key = ApiKey(row[0], row[1], row[2], row[3], row[4], row[5], row[8], row[9])
         with self._cache_lock:
             self._cache[fingerprint] = key
         return key
