@@ -20,6 +20,7 @@ from typing import Final
 
 import duckdb
 
+from serialtrace.acting import acting_name
 from serialtrace.config import DemoConfig, load_demo_config
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import CLIENT_ID_FILE, Home
@@ -88,9 +89,9 @@ def demo_users(home: Home, cfg: DemoConfig, second_client: str) -> dict[str, str
     ]
     existing = {u.name for u in users.all()}
     passwords: dict[str, str] = {}
+    by = acting_name("demo")  # the acting user of `serialtrace demo` (os:<login> at first)
     for name, full_name, roles, clients, email in wanted:
         password = secrets.token_urlsafe(12)
-        by = DEMO_ADMIN if name != DEMO_ADMIN or existing else "demo"
         if name in existing:
             users.set_password(name, password, by=by)
         else:
