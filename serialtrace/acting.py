@@ -144,6 +144,7 @@ POLICY: Final[Mapping[str, Rule]] = {
     "epcis convert": _NONE,
     "epcis ingest": _change(),
     "epcis render": _change(),
+    "epcis receipt": _change("operator", *_ADMINS),  # on main since the s3-epcis merge
     "ship": _change("operator", *_ADMINS),
 }
 #: The rule of a command missing from POLICY (e.g. added by a later branch): admins only.
