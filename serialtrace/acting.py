@@ -292,6 +292,9 @@ def acting(actor: Actor, arguments: Mapping[str, object] | None = None) -> Itera
             os.environ.pop(CLIENT_ENV, None)
         else:
             os.environ[CLIENT_ENV] = previous_env
+        if row is None and actor.rule.kind == "change" and actor.home.root.is_dir():
+            # the command created its data space (a first `demo`): record it now
+            row = command_trail(actor.home).begin(actor, arguments or {})
         if row is not None:
             command_trail(actor.home).finish(row, outcome, detail)
 
