@@ -1,9 +1,8 @@
 """The demo's alert step: a verification for a serial that was never issued raises an
 alert, which is quarantined, investigated, determined counterfeit, signed and closed.
 
-The demo acts as the demo users below. Their password is a fixed, documented demo value
-(docs/alerts.md, "Demo"): fine for a throw-away demo home, never for a real installation
-(create real users with ``serialtrace users add``).
+The demo acts as the demo users of serialtrace/clients_demo.py (generated passwords, in
+``<home>/demo-users.txt``); run alone, it creates its two users with random passwords.
 """
 
 from __future__ import annotations
@@ -24,10 +23,8 @@ from serialtrace.errors import SerialtraceError
 from serialtrace.settings import Home
 from serialtrace.users import UserStore
 
-#: Demo-only credentials (documented in docs/alerts.md).
 DEMO_ADMIN = "demo-admin"
 DEMO_QA = "demo-qa"
-DEMO_PASSWORD = "demo-password-not-for-production"
 #: A requestor GLN from the GS1 documentation prefix (the verification brief's example).
 DEMO_REQUESTOR_GLN = "9506000000015"
 
@@ -43,21 +40,30 @@ class AlertDemoResult:
     notification: tuple[Path, Path]
 
 
-def ensure_demo_users(users: UserStore) -> None:
+def ensure_demo_users(users: UserStore) -> dict[str, str]:
+    """The demo's admin and quality users, (re)keyed with random passwords."""
+    passwords = {DEMO_ADMIN: secrets.token_urlsafe(12), DEMO_QA: secrets.token_urlsafe(12)}
     existing = {u.name for u in users.all()}
+    for name in existing & set(passwords):
+        users.set_password(name, passwords[name], by=DEMO_ADMIN)
     if DEMO_ADMIN not in existing:
         users.add(
-            DEMO_ADMIN, DEMO_PASSWORD, full_name="Demo Administrator", roles=["admin"], by="demo"
+            DEMO_ADMIN,
+            passwords[DEMO_ADMIN],
+            full_name="Demo Administrator",
+            roles=["admin"],
+            by="demo",
         )
     if DEMO_QA not in existing:
         users.add(
             DEMO_QA,
-            DEMO_PASSWORD,
+            passwords[DEMO_QA],
             full_name="Dana Demo (Quality)",
             roles=["quality"],
             email="demo-qa@example.invalid",
             by=DEMO_ADMIN,
         )
+    return passwords
 
 
 def demo_alerts(
@@ -65,12 +71,14 @@ def demo_alerts(
     cfg: DemoConfig,
     say: Callable[[str], None],
     logged_serial: str | None = None,
+    passwords: dict[str, str] | None = None,
 ) -> AlertDemoResult:
     """The alert demo. With ``logged_serial``, the alert comes from the verification query
     log (the answer the demo's responder gave for that never-issued serial); without, from
     a verification outcome made up here."""
     users = UserStore(home.users_db)
-    ensure_demo_users(users)
+    if passwords is None or DEMO_QA not in passwords:
+        passwords = ensure_demo_users(users)
     store = store_for(home)
     if logged_serial is not None:
         from alerts.verification_source import outcomes_from_query_log
@@ -137,7 +145,7 @@ def demo_alerts(
         "counterfeit confirmed; Form FDA 3911 content prepared",
         users,
         DEMO_QA,
-        DEMO_PASSWORD,
+        passwords[DEMO_QA],
     )
     trail = store.verify_trail()
     say(

@@ -33,7 +33,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from serialtrace.settings import Home  # noqa: E402
 from verification.identifiers import CatalogProduct  # noqa: E402
-from verification.keys import KeyStore, keys_path  # noqa: E402
+from verification.keys import key_store  # noqa: E402
 from verification.store import store_path, write_store  # noqa: E402
 
 GTINS = ["00312345678906", "10312345678903", "09506000134352"]
@@ -213,7 +213,7 @@ def main() -> None:
                 target.symlink_to(kept)
         build_s = time.perf_counter() - t0
         print(f"lookup store: {n:,} serials in {build_s:.1f} s", file=sys.stderr)
-        key = KeyStore(keys_path(home.root)).add("Bench wholesaler", gln=REQ_GLN)
+        key = key_store(home).add("Bench wholesaler", gln=REQ_GLN)
         port = free_port()
         env = {**os.environ, "SERIALTRACE_HOME": str(home.root)}
         server = subprocess.Popen(

@@ -141,5 +141,6 @@ ERP_LOAD_SCHEMA = pa.schema(
         pa.field("rejected_rows", pa.int64(), nullable=False),
         pa.field("reason", pa.string(), nullable=True),  # first reason when quarantined
         pa.field("loaded_at", TS, nullable=False),
+        pa.field("loaded_by", pa.string(), nullable=True),  # acting user, or 'service'
     ]
 )

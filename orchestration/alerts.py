@@ -38,7 +38,7 @@ class AlertsResource(ConfigurableResource):  # type: ignore[type-arg]
     clock_at: Optional[str] = None  # noqa: UP045 - fixed ISO time (tests, replays)
 
     def the_home(self) -> Home:
-        return Home(Path(self.home))
+        return Home.at(self.home)
 
     def now(self) -> datetime:
         if self.clock_at:

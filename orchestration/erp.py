@@ -5,7 +5,6 @@ starts it when files wait in a drop folder; new master data then rebuilds the wa
 No `from __future__ import annotations` here: Dagster reads annotations at runtime.
 """
 
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -34,7 +33,7 @@ class ErpConnections(ConfigurableResource):  # type: ignore[type-arg]
     home: str
 
     def connections(self) -> list[Connection]:
-        return list(load_connections(Home(Path(self.home))).values())
+        return list(load_connections(Home.at(self.home)).values())
 
 
 @asset(
@@ -46,7 +45,7 @@ class ErpConnections(ConfigurableResource):  # type: ignore[type-arg]
 def erp_inbound_loads(
     context: AssetExecutionContext, erp: ErpConnections
 ) -> MaterializeResult[None]:
-    home = Home(Path(erp.home))
+    home = Home.at(erp.home)
     outcomes: dict[str, int] = {"loaded": 0, "quarantined": 0, "already loaded": 0}
     failed: list[str] = []
     for conn in erp.connections():

@@ -14,7 +14,6 @@
 """
 
 import hashlib
-from pathlib import Path
 
 from dagster import (
     AssetCheckResult,
@@ -55,7 +54,7 @@ class PartnersHome(ConfigurableResource):  # type: ignore[type-arg]
 
     @property
     def home(self) -> Home:
-        return Home(Path(self.path))
+        return Home.at(self.path)
 
 
 def schedule_name(partner: Partner) -> str:

@@ -30,7 +30,7 @@ from dagster import (
 from epcis.shipping import render_shipment
 from epcis.writers import FORMATS
 from orchestration.resources import EpcisOutbox, RawZone
-from serialtrace.settings import CLIENTS_FOLDER, Home
+from serialtrace.settings import Home
 
 shipment_partitions = DynamicPartitionsDefinition(name="shipments")
 
@@ -55,10 +55,7 @@ def partner_wants_history(home: Home, shipment_id: str) -> bool:
 
 def shipment_home(raw_path: str) -> Home:
     """The data space whose raw zone is ``raw_path`` (a client's keeps its installation)."""
-    root = Path(raw_path).parent
-    if root.parent.name == CLIENTS_FOLDER:
-        return Home(root, installation_root=root.parent.parent)
-    return Home(root)
+    return Home.at(Path(raw_path).parent)
 
 
 @asset(

@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from serialtrace.acting import acting_name
+
 OUTBOUND_STATUSES = ("queued", "sent", "acknowledged", "failed", "rejected")
 INBOUND_STATUSES = ("received", "acknowledged", "rejected")
 
@@ -113,6 +115,7 @@ class Delivery:
     ack_message_id: str | None
     failure_reason: str | None
     mic: str | None
+    queued_by: str = ""  # the acting user who queued it (serialtrace/acting.py)
 
     @property
     def message_key(self) -> str:
@@ -145,6 +148,15 @@ class DeliveryLedger:
         self._con.execute("pragma journal_mode=wal")
         self._con.execute("pragma synchronous=full")  # a committed message ID survives a crash
         self._con.executescript(_SCHEMA)
+        for table, column in (
+            ("deliveries", "queued_by"),
+            ("onboarding", "test_by"),
+            ("onboarding", "live_by"),
+        ):  # the acting user of each change (added to ledgers of older versions)
+            if column not in {r[1] for r in self._con.execute(f"pragma table_info({table})")}:
+                self._con.execute(
+                    f"alter table {table} add column {column} text not null default ''"
+                )
 
     def __enter__(self) -> DeliveryLedger:
         return self
@@ -184,7 +196,8 @@ class DeliveryLedger:
             con.execute(
                 "insert or ignore into deliveries (direction, partner_id, transport, file_name,"
                 " file_path, content_sha256, bytes, message_id, status, queued_at,"
-                " next_attempt_at) values ('outbound', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                " next_attempt_at, queued_by)"
+                " values ('outbound', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
                 (
                     partner_id,
                     transport,
@@ -195,6 +208,7 @@ class DeliveryLedger:
                     new_message_id(),
                     moment,
                     moment,
+                    acting_name("service"),
                 ),
             )
         found = self.find("outbound", partner_id, content_sha256)
@@ -398,11 +412,18 @@ class DeliveryLedger:
     def set_test_message(self, partner_id: str, message_id: str) -> None:
         with self._tx() as con:
             con.execute(
-                "insert into onboarding (partner_id, test_message_id) values (?, ?)"
-                " on conflict (partner_id)"
-                " do update set test_message_id = excluded.test_message_id",
-                (partner_id, message_id),
+                "insert into onboarding (partner_id, test_message_id, test_by) values (?, ?, ?)"
+                " on conflict (partner_id) do update set"
+                " test_message_id = excluded.test_message_id, test_by = excluded.test_by",
+                (partner_id, message_id, acting_name("service")),
             )
+
+    def onboarding_by(self, partner_id: str) -> tuple[str, str]:
+        """Who sent the test message and who took the partner live ('' when not done)."""
+        row = self._con.execute(
+            "select test_by, live_by from onboarding where partner_id = ?", (partner_id,)
+        ).fetchone()
+        return (row["test_by"], row["live_by"]) if row else ("", "")
 
     def onboarding(self, partner_id: str) -> tuple[str | None, datetime | None]:
         """(test message ID, live since) of a partner."""
@@ -417,8 +438,10 @@ class DeliveryLedger:
     def set_live(self, partner_id: str, now: datetime | None = None) -> None:
         with self._tx() as con:
             con.execute(
-                "update onboarding set live_since = coalesce(live_since, ?) where partner_id = ?",
-                (_iso(now or utcnow()), partner_id),
+                "update onboarding set live_since = coalesce(live_since, ?),"
+                " live_by = case when live_since is null then ? else live_by end"
+                " where partner_id = ?",
+                (_iso(now or utcnow()), acting_name("service"), partner_id),
             )
 
     # ------------------------------------------------------------------ queries

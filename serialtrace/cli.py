@@ -1,4 +1,5 @@
-"""The ``serialtrace`` command line. Every subcommand accepts ``--home DIR``."""
+"""The ``serialtrace`` command line. Every subcommand accepts ``--home DIR``, ``--user NAME``
+and ``--client ID`` (serialtrace/acting.py decides who may run what, for which client)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from serialtrace.errors import SerialtraceError
-from serialtrace.settings import HOME_ENV, PROJECT_ROOT, resolve_home
+from serialtrace.settings import CLIENT_ENV, HOME_ENV, PROJECT_ROOT, resolve_home
 
 _Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+if TYPE_CHECKING:
+    from serialtrace.demo import DemoResult
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +53,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"home folder (default: ${HOME_ENV} or ./.serialtrace)",
     )
+    _add_acting_options(common)
     parser: argparse.ArgumentParser = _Parser(
         prog="serialtrace", description=__doc__, parents=[common]
     )
@@ -133,6 +138,12 @@ def _verify(sub: _Sub) -> None:
     add_verify_commands(sub)
 
 
+def _clients(sub: _Sub) -> None:
+    from serialtrace.clients import add_clients_commands
+
+    add_clients_commands(sub)
+
+
 def _epcis(sub: _Sub) -> None:
     from epcis.cli import add_epcis_commands
 
@@ -150,6 +161,7 @@ _GROUPS: list[tuple[str, Callable[[_Sub], None]]] = [
     ("partners", _partners),
     ("verify", _verify),
     ("epcis", _epcis),
+    ("clients", _clients),
 ]
 
 
@@ -160,21 +172,44 @@ def _command_word(argv: list[str]) -> str | None:
     for word in argv:
         if skip:
             skip = False
-        elif word == "--home":
+        elif word in ("--home", "--user", "--client"):
             skip = True
         elif not word.startswith("-"):
             return word if word in names else None
     return None
 
 
-def _add_home_everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Every (nested) subcommand registered by other modules accepts ``--home`` too."""
-    for choice in sub.choices.values():
+def _add_acting_options(parser: argparse.ArgumentParser) -> None:
+    """``--user`` and ``--client`` (the data space), unless the command has its own option of
+    that name (``users add --client``: the user's clients; then give it before the command)."""
+    taken = {o for a in parser._actions for o in a.option_strings}
+    if "--user" not in taken:
+        parser.add_argument(
+            "--user", default=argparse.SUPPRESS, help="acting user (default: $SERIALTRACE_USER)"
+        )
+    if "--client" not in taken:
+        parser.add_argument(
+            "--client",
+            dest="data_client",
+            default=argparse.SUPPRESS,
+            help=f"client (data space) to work on (default: ${CLIENT_ENV} or the root's)",
+        )
+
+
+def _add_home_everywhere(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], path: str = ""
+) -> None:
+    """Every (nested) subcommand registered by other modules accepts ``--home``, ``--user``
+    and ``--client`` too, and knows its command path (what serialtrace/acting.py checks)."""
+    for name, choice in sub.choices.items():
+        command = f"{path} {name}".strip()
+        choice.set_defaults(_command=command)
         if not any("--home" in a.option_strings for a in choice._actions):
             choice.add_argument("--home", default=argparse.SUPPRESS, help="home folder")
+        _add_acting_options(choice)
         for action in choice._actions:
             if isinstance(action, argparse._SubParsersAction):
-                _add_home_everywhere(action)
+                _add_home_everywhere(action, command)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -199,6 +234,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 f"  warehouse  {home.warehouse}",
                 f"  elapsed    {result.elapsed_seconds:.1f} s (line {result.line_seconds:.1f} s)",
                 "",
+                *_demo_clients_lines(result),
                 "Open the dashboards:  ./run serialtrace dashboards --home " + str(home.root),
                 f"Open the Dagster UI:  {env} DAGSTER_HOME={home.dagster_home} "
                 ".venv/bin/dagster dev -m orchestration.definitions",
@@ -206,6 +242,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _demo_clients_lines(result: DemoResult) -> list[str]:
+    """The CMO part of the demo summary: the isolation check and the demo users (their
+    generated passwords are shown this once; also in the 0600 file)."""
+    second = result.second_client
+    if second is None:
+        return []
+    lines = ["", "CMO data spaces (serials per owning company in each client's warehouse):"]
+    for owner, seen in second.counts.items():
+        lines.append(f"  {owner:<10} " + ", ".join(f"{c} {n:,}" for c, n in sorted(seen.items())))
+    lines += ["", f"Demo users (demo only; also in {second.users_file}, mode 0600):"]
+    lines += [f"  {name:<14} {password}" for name, password in result.demo_users.items()]
+    return [*lines, ""]
 
 
 def _cmd_materialize(args: argparse.Namespace) -> int:
@@ -264,7 +314,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(_command_word(words))
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        from serialtrace.acting import acting, authorize
+
+        actor = authorize(
+            args._command,
+            home=getattr(args, "home", None),
+            client=getattr(args, "data_client", None),
+            user=getattr(args, "user", None),
+        )
+        with acting(actor, vars(args)):
+            code: int = args.func(args)
     except SerialtraceError as exc:
         print(f"serialtrace: error: {exc}", file=sys.stderr)
         return 2

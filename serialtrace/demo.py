@@ -25,6 +25,7 @@ from line_bridge.linefile import parse_line_file
 from line_bridge.orders import sscc_source
 from line_bridge.runner import SimulatorOptions, run_simulated_batch
 from line_bridge.simulator import FaultRates
+from serialtrace.clients_demo import ClientsDemoResult
 from serialtrace.config import DemoConfig, load_demo_config
 from serialtrace.errors import SerialtraceError
 from serialtrace.lifecycle.batch_close import close_batch
@@ -55,6 +56,8 @@ class DemoResult:
     elapsed_seconds: float
     files: list[Path] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    second_client: ClientsDemoResult | None = None  # CMO mode (serialtrace/clients_demo.py)
+    demo_users: dict[str, str] = field(default_factory=dict)  # name -> generated password
 
 
 def open_work_order(
@@ -119,10 +122,10 @@ def run_demo(
         stages[stage] = now - mark
         mark = now
 
-    say(f"[1/9] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
+    say(f"[1/10] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
-        say(f"[2/9] allocating {units:,} randomized serials to a new work order")
+        say(f"[2/10] allocating {units:,} randomized serials to a new work order")
         work_order_id, serials = open_work_order(home, cfg, units, ledger)
         new_sscc = sscc_source(
             ledger,
@@ -133,7 +136,7 @@ def run_demo(
         )
         lap("masterdata_and_allocation")
 
-        say(f"[3/9] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
+        say(f"[3/10] line bridge vs printer, camera, reject-gate simulators ({units:,} units)")
         line = parse_line_file(
             {
                 "line": {
@@ -162,35 +165,41 @@ def run_demo(
         lap("line")
 
     log = home.logs / f"materialize-{work_order_id}.log"
-    say(f"[4/9] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
+    say(f"[4/10] materializing the warehouse (Dagster + dbt) and EPCIS 1.2; dbt log: {log}")
     with log.open("w") as handle, contextlib.redirect_stdout(handle):
         epcis_path = materialize_batch(home, work_order_id)
     lap("warehouse_and_epcis")
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
-    say("[5/9] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
+    say("[5/10] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
     shipped = demo_shipping(home, cfg, work_order_id, say)
     lap("shipping")
     demo_erp_writeback(home, work_order_id, say)
-    say("[6/9] verification: the responder answers a demo serial and a never-issued one")
+    say("[6/10] verification: the responder answers a demo serial and a never-issued one")
     from verification.demo import demo_verification
 
     verified = demo_verification(home, cfg, say, work_order_id)
     lap("verification")
     from alerts.demo import demo_alerts
+    from serialtrace.clients_demo import demo_clients
 
-    say("[7/9] suspect product alert from that not-verified answer: quarantine, sign, close")
-    demo_alerts(home, cfg, say, logged_serial=verified.never_issued.serial)
+    say("[7/10] CMO mode: a second client's batch in its own data space; demo users")
+    clients, demo_passwords = demo_clients(home, cfg, say, seed=seed)
+    lap("second_client")
+    say("[8/10] suspect product alert from that not-verified answer: quarantine, sign, close")
+    demo_alerts(
+        home, cfg, say, logged_serial=verified.never_issued.serial, passwords=demo_passwords
+    )
     lap("alerts")
-    say("[8/9] delivering the shipment's EPCIS to the demo SFTP and AS2 partners")
+    say("[9/10] delivering the shipment's EPCIS to the demo SFTP and AS2 partners")
     from partners.demo import demo_partners, refresh_scorecard
 
     demo_partners(home, [d.path for d in shipped.documents if d.format == "1.2-xml"], say)
     with log.open("a") as handle, contextlib.redirect_stdout(handle):
         refresh_scorecard(home)
     lap("partners")
-    say("[9/9] done")
+    say("[10/10] done")
     return DemoResult(
         work_order_id=work_order_id,
         units=units,
@@ -210,6 +219,8 @@ def run_demo(
         elapsed_seconds=time.perf_counter() - started,
         files=sorted(p for p in home.raw.rglob("*.parquet") if work_order_id in str(p)),
         stage_seconds=stages,
+        second_client=clients,
+        demo_users=demo_passwords,
     )
 
 

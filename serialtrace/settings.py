@@ -72,6 +72,18 @@ class Home:
     root: Path
     installation_root: Path | None = None
 
+    @classmethod
+    def at(cls, path: Path | str) -> Home:
+        """The data space at ``path``, keeping its installation when it is a client's
+        (``<installation>/clients/<id>/``): what code that rebuilds a Home from a path
+        string (Dagster resources, ``--home``) must use, so the user store stays the
+        installation's."""
+        root = Path(path)
+        parent = root.parent
+        if parent.name == CLIENTS_FOLDER and _CLIENT_ID.fullmatch(root.name):
+            return cls(root, installation_root=parent.parent)
+        return cls(root)
+
     @property
     def installation(self) -> Home:
         """The installation's root data space (this one when it is the root)."""
@@ -189,6 +201,6 @@ def resolve_home(cli_value: str | None = None, client: str | None = None) -> Hom
     """The home chosen by ``--home``, else ``SERIALTRACE_HOME``, else ``./.serialtrace``;
     then the data space of ``client`` (else ``SERIALTRACE_CLIENT``) in it, if one is named."""
     raw = cli_value or os.environ.get(HOME_ENV) or str(DEFAULT_HOME)
-    home = Home(Path(raw).expanduser().resolve())
+    home = Home.at(Path(raw).expanduser().resolve())
     chosen = client or os.environ.get(CLIENT_ENV)
     return home.client(chosen) if chosen else home

@@ -52,7 +52,12 @@ def add_verify_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     add = ksub.add_parser("add", help="create a key for a partner (shown once)")
     add.add_argument("partner")
     add.add_argument("--gln", default=None, help="the partner's GLN")
-    add.add_argument("--client", default=None, help="CMO mode: answer only this company's data")
+    add.add_argument(
+        "--client",
+        default=None,
+        help="CMO mode: answer only from this client's data space (default: the data space's "
+        "client when the installation has several)",
+    )
     add.set_defaults(func=_cmd_keys_add)
     lst = ksub.add_parser("list", help="list keys (never the secrets)")
     lst.set_defaults(func=_cmd_keys_list)
@@ -116,32 +121,38 @@ def _cmd_flush(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_add(args: argparse.Namespace) -> int:
-    from verification.keys import KeyStore, keys_path
+    from verification.keys import key_store
 
-    key = KeyStore(keys_path(_home(args).root)).add(
-        args.partner, gln=args.gln, company_id=args.client
-    )
+    home = _home(args)
+    client = args.client
+    if client is None and len(home.installation.data_spaces()) > 1:
+        client = home.client_id  # CMO mode: a key is bound to the data space it is made in
+    key = key_store(home).add(args.partner, gln=args.gln, company_id=client)
     print(key)
     print("store this key now: it is not shown again", file=sys.stderr)
     return 0
 
 
 def _cmd_keys_list(args: argparse.Namespace) -> int:
-    from verification.keys import KeyStore, keys_path
+    from serialtrace.acting import current_actor
+    from verification.keys import key_store
 
-    for key in KeyStore(keys_path(_home(args).root)).list():
-        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+    actor = current_actor()
+    for key in key_store(_home(args)).list():
+        if actor is not None and not actor.user.may_see(key.company_id or actor.client):
+            continue  # another client's key
+        state = f"revoked {key.revoked_at} by {key.revoked_by}" if key.revoked_at else "active"
         print(
             f"{key.key_id}  {key.partner}  gln={key.gln or '-'}  client={key.company_id or '-'}"
-            f"  created {key.created_at}  {state}"
+            f"  created {key.created_at} by {key.created_by}  {state}"
         )
     return 0
 
 
 def _cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from verification.keys import KeyStore, keys_path
+    from verification.keys import key_store
 
-    if not KeyStore(keys_path(_home(args).root)).revoke(args.key_id):
+    if not key_store(_home(args)).revoke(args.key_id):
         raise SerialtraceError(f"key_id: no active key {args.key_id!r}")
     print(f"revoked {args.key_id}")
     return 0

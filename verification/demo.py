@@ -17,7 +17,7 @@ from serialtrace.config import DemoConfig
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.charset import date_to_yymmdd
 from serialtrace.settings import Home
-from verification.keys import KeyStore, keys_path
+from verification.keys import key_store
 from verification.messages import ProductIdentifier
 from verification.requestor import request_url
 from verification.service import ResponderThread
@@ -68,7 +68,10 @@ def demo_verification(
         candidate += 1
     store.close()
     never = ProductIdentifier(cfg.product.gtin, f"{candidate:012d}", issued.lot, issued.expiry)
-    key = KeyStore(keys_path(home.root)).add("Demo wholesaler", gln=cfg.customer.gln)
+    # bound to the demo company: answered from its data space (CMO mode, docs/cmo.md)
+    key = key_store(home).add(
+        "Demo wholesaler", gln=cfg.customer.gln, company_id=cfg.company.company_id
+    )
     answers = []
     with ResponderThread(home) as base:
         say(f"      responder on {base} (key for 'Demo wholesaler' created)")

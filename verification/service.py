@@ -37,7 +37,7 @@ from serialtrace.settings import Home
 from verification.config import VerificationConfig, load_config
 from verification.decide import decide
 from verification.identifiers import identifier_from_fields, parse_text
-from verification.keys import ApiKey, KeyStore, keys_path
+from verification.keys import ApiKey, key_store
 from verification.messages import (
     ProductIdentifier,
     VerificationRequest,
@@ -158,8 +158,12 @@ class Responder:
         self.home = home
         self.config = config or load_config(home.root)
         self.store = LookupStore(store_path(home.root))
-        self.keys = KeyStore(keys_path(home.root))
+        self.keys = key_store(home)
         self.locks = LiveLocks(home.alerts_db)
+        # CMO mode: other clients' data spaces, opened on their keys' first request
+        self._spaces: dict[str, tuple[LookupStore, LiveLocks]] = {}
+        self._spaces_lock = threading.Lock()
+        self._several: tuple[float, bool] = (0.0, False)
         self.journal = QueryJournal(home.root)
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
         self._stop = threading.Event()
@@ -181,6 +185,8 @@ class Responder:
         self.journal.close()
         flush_journal(self.home.root)
         self.store.close()
+        for store, _locks in self._spaces.values():
+            store.close()
 
     # -- one request -------------------------------------------------------------------
 
@@ -248,21 +254,57 @@ class Responder:
         ):
             row[column] = params[name][0][:100] if params.get(name) else None
         key = self._authenticate(headers, row)
+        store, locks = self._space_for(key)
         today = self._today()
         if path.rstrip("/").endswith("/checkConnectivity"):
             row["request_form"] = "check_connectivity"
             corr = _field(lambda: validate_correlation_id((params.get("corrUUID") or [""])[0]))
-            row.update(outcome="verified" if self.store.available else "error")
-            if not self.store.available:
+            row.update(outcome="verified" if store.available else "error")
+            if not store.available:
                 raise HttpError(503, "error", "verification index not loaded yet")
             return 200, {
                 "verificationTimestamp": iso_utc(dt.datetime.now(dt.UTC)),
                 "responderGLN": self.config.responder_gln,
                 "corrUUID": corr,
             }
-        identifier = self._identifier(path, query, params, row, today)
+        identifier = self._identifier(path, query, params, row, today, store)
         request = _field(lambda: parse_request_params(identifier, params, today=today))
-        return 200, self._verify(request, key, row, today)
+        return 200, self._verify(request, key, row, today, store, locks)
+
+    def _serves_several(self) -> bool:
+        """Whether the installation has more than one data space (re-read every 5 s)."""
+        checked, several = self._several
+        now = time.monotonic()
+        if now - checked > 5.0:
+            several = len(self.home.installation.data_spaces()) > 1
+            self._several = (now, several)
+        return several
+
+    def _space_for(self, key: ApiKey) -> tuple[LookupStore, LiveLocks]:
+        """The lookup store and quarantine locks of the key's client (CMO isolation): a
+        key is answered from its own client's data space only, never another's."""
+        client = key.company_id
+        if client is None or client == self.home.client_id:
+            if client is None and self._serves_several():
+                raise HttpError(
+                    403,
+                    "forbidden",
+                    "this installation serves several clients: the API key names none",
+                )
+            return self.store, self.locks
+        with self._spaces_lock:
+            opened = self._spaces.get(client)
+            if opened is not None:
+                return opened
+            spaces = self.home.installation.data_spaces()
+            if client not in spaces:
+                if len(spaces) > 1:
+                    raise HttpError(403, "forbidden", "the API key's client has no data space here")
+                return self.store, self.locks  # one data space: records filtered by client
+            space = spaces[client]
+            opened = (LookupStore(store_path(space.root)), LiveLocks(space.alerts_db))
+            self._spaces[client] = opened
+            return opened
 
     def _identifier(
         self,
@@ -271,10 +313,11 @@ class Responder:
         params: dict[str, list[str]],
         row: dict[str, Any],
         today: dt.date,
+        store: LookupStore,
     ) -> ProductIdentifier:
         if path.rstrip("/").endswith("/verify"):
             identifier, form = _field(
-                lambda: identifier_from_fields(params, self.store.catalog, today=today)
+                lambda: identifier_from_fields(params, store.catalog, today=today)
             )
             row["request_form"] = form
             return identifier
@@ -288,7 +331,13 @@ class Responder:
         raise HttpError(404, "not_found", f"no verification resource at {unquote(path)[:200]}")
 
     def _verify(
-        self, request: VerificationRequest, key: ApiKey, row: dict[str, Any], today: dt.date
+        self,
+        request: VerificationRequest,
+        key: ApiKey,
+        row: dict[str, Any],
+        today: dt.date,
+        store: LookupStore,
+        locks: LiveLocks,
     ) -> dict[str, Any]:
         ident = request.identifier
         row.update(
@@ -300,17 +349,17 @@ class Responder:
             lot=ident.lot,
             expiry=ident.expiry,
         )
-        if not self.store.available:
+        if not store.available:
             raise HttpError(503, "error", "verification index not loaded yet")
-        record = self.store.get(ident.gtin, ident.serial)
+        record = store.get(ident.gtin, ident.serial)
         quarantined = False
         if record is not None:
-            quarantined = self.locks.case_for(item_key(ident.gtin, ident.serial)) is not None
+            quarantined = locks.case_for(item_key(ident.gtin, ident.serial)) is not None
             row["index_status"] = "quarantined" if quarantined else record.status
             visible = key.company_id is None or record.company_id == key.company_id
             if visible:
                 row["company_id"] = record.company_id
-                product = self.store.product(ident.gtin)
+                product = store.product(ident.gtin)
                 row["product_name"] = product.product_name if product else None
         response = decide(
             ident, record, today=today, quarantined=quarantined, client=key.company_id
@@ -401,7 +450,10 @@ def serve(
 
     import uvicorn
 
-    os.environ["SERIALTRACE_HOME"] = str(home.root)
+    # worker processes rebuild the home from the environment: the installation + client
+    os.environ["SERIALTRACE_HOME"] = str(home.installation.root)
+    if home.installation_root is not None:
+        os.environ["SERIALTRACE_CLIENT"] = home.client_id
     if ready is not None:
         ready(port)
     uvicorn.run(

@@ -32,6 +32,7 @@ from ingest.erp.records import FileFormatError, ParsedFile, RowError
 from ingest.erp.sap_idoc import parse_idoc
 from ingest.erp.validate import Known, validate
 from ingest.schemas import ERP_LOAD_SCHEMA, MASTERDATA_TABLES
+from serialtrace.acting import acting_name
 from serialtrace.errors import SerialtraceError
 from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.settings import Home
@@ -190,6 +191,7 @@ def load_file(
         "rejected_rows": len(result.errors),
         "reason": str(result.errors[0]) if result.errors else None,
         "loaded_at": now,
+        "loaded_by": acting_name("service"),
     }
     write_atomic(
         _loads_dir(home) / f"part-{load_id}.parquet", rows_to_table([log], ERP_LOAD_SCHEMA)

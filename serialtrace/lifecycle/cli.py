@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import TypeAlias, cast
 
+from serialtrace.acting import acting_name
 from serialtrace.errors import ValidationError
 from serialtrace.lifecycle.decommission import DecommissionRefusedError, decommission
 from serialtrace.lifecycle.machine import POST_LINE_REASONS
@@ -59,7 +60,9 @@ def add_lifecycle_commands(subparsers: SubParsers) -> None:
     target.add_argument("--sscc", metavar="SSCC", help="a case or pallet: everything inside")
     target.add_argument("--lot", metavar="GTIN:LOT", help="every serial of a lot")
     cmd.add_argument("--reason", required=True, choices=reasons)
-    cmd.add_argument("--user", required=True, help="who decommissions (recorded)")
+    cmd.add_argument(
+        "--user", default=argparse.SUPPRESS, help="who decommissions (the acting user, recorded)"
+    )
     cmd.add_argument("--at", type=_aware, default=None, help="when it happened (default: now)")
     cmd.add_argument("--location", metavar="GLN", default=None, help="where (default: site)")
     cmd.add_argument("--dry-run", action="store_true", help="check only, write nothing")
@@ -82,7 +85,7 @@ def handle_decommission(args: argparse.Namespace) -> int:
             scope,
             value,
             args.reason,
-            args.user,
+            acting_name(getattr(args, "user", "")),
             occurred_at=args.at,
             location_gln=args.location,
             dry_run=args.dry_run,

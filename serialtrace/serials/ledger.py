@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import overload
 
+from serialtrace.acting import acting_name
 from serialtrace.errors import SerialtraceError, ValidationError
 from serialtrace.gs1.charset import CSET82, validate_cset82
 from serialtrace.gs1.keys import normalize_gtin
@@ -417,6 +418,11 @@ class SerialLedger:
                 if legacy:
                     _migrate_v0(conn)
                 conn.execute(f"pragma user_version = {SCHEMA_VERSION}")
+            columns = {r[1] for r in conn.execute("pragma table_info(allocations)")}
+            if "issued_by" not in columns:  # the acting user of each allocation (acting.py)
+                conn.execute(
+                    "alter table allocations add column issued_by text not null default ''"
+                )
 
     def close(self) -> None:
         self._conn.close()
@@ -605,9 +611,9 @@ class SerialLedger:
             stamp = _now()
             alloc_no = int(
                 conn.execute(
-                    "insert into allocations (pool_no, work_order_id, count, issued_at) "
-                    "values (?, ?, ?, ?)",
-                    (pool_no, work_order_id or "", count, stamp),
+                    "insert into allocations (pool_no, work_order_id, count, issued_at,"
+                    " issued_by) values (?, ?, ?, ?, ?)",
+                    (pool_no, work_order_id or "", count, stamp, acting_name("service")),
                 ).lastrowid
                 or 0
             )

@@ -26,7 +26,9 @@ PASSWORD_ENV = "SERIALTRACE_PASSWORD"
 
 
 def add_user_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default=None, help=f"acting user (default: ${USER_ENV})")
+    parser.add_argument(
+        "--user", default=argparse.SUPPRESS, help=f"acting user (default: ${USER_ENV})"
+    )
     parser.add_argument(
         "--password-stdin",
         action="store_true",
@@ -42,7 +44,13 @@ def acting_user_name(args: argparse.Namespace) -> str:
 
 
 def acting_user(args: argparse.Namespace, store: UserStore, *roles: str) -> User:
-    """The enabled acting user, holding one of ``roles``."""
+    """The enabled acting user, holding one of ``roles`` (the OS account while the store is
+    empty: serialtrace/acting.py); the client check is done by serialtrace/acting.py."""
+    from serialtrace.acting import current_actor, os_user
+
+    if not store.all():
+        actor = current_actor()
+        return actor.user if actor is not None else os_user()
     return store.require(acting_user_name(args), *roles)
 
 
@@ -106,12 +114,9 @@ def _store(args: argparse.Namespace) -> UserStore:
 
 def _cmd_add(args: argparse.Namespace) -> int:
     store = _store(args)
-    if store.all():
-        by = acting_user(args, store, "admin").name
-    else:
-        if "admin" not in args.roles:
-            raise ValidationError("--role", "the first user of a home must be an admin")
-        by = args.name
+    by = acting_user(args, store, "admin").name
+    if not store.all() and "admin" not in args.roles:
+        raise ValidationError("--role", "the first user of a home must be an admin")
     password = read_password(args, f"password for {args.name}: ")
     interactive = not getattr(args, "password_stdin", False) and sys.stdin.isatty()
     if interactive and getpass.getpass("again: ") != password:

@@ -30,6 +30,7 @@ from serialtrace.lifecycle.decommission import (
     decommission,
 )
 from serialtrace.lifecycle.store import events_dir
+from serialtrace.users import UserStore
 
 from .conftest import ClosedHome, closed_home
 
@@ -57,6 +58,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     closed = closed_home(tmp_path_factory.mktemp("decommission-home"))
     closed.build()
     home, demo = closed.home, closed.demo
+    users = UserStore(home.users_db)  # the CLI acts as a user of the store (acting.py)
+    for name in ("qa.jane", "qa"):
+        users.add(name, "password1", full_name=name, roles=["quality"], by="test")
     pallet = decommission(
         home.warehouse, home.raw, "sscc", demo.wo1.pallets[0], "destroyed", "qa.jane"
     )
@@ -224,7 +228,7 @@ def test_cli_refusal_json_lists_the_offenders(
     flow: Flow, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["serials", "decommission", "--sscc", flow.closed.demo.wo2.cases[0]]
-    code = main([*args, "--reason", "returned", "--user", "u", "--json", *flow.home_args])
+    code = main([*args, "--reason", "returned", "--user", "qa", "--json", *flow.home_args])
     assert code == 2
     out = json.loads(capsys.readouterr().out)
     assert out["refused"] and out["checked"] == 12 and len(out["offenders"]) == 12
@@ -233,7 +237,7 @@ def test_cli_refusal_json_lists_the_offenders(
 
 def test_cli_errors_are_one_line(flow: Flow, capsys: pytest.CaptureFixture[str]) -> None:
     pallet = flow.closed.demo.wo1.pallets[0]
-    args = ["serials", "decommission", "--sscc", pallet, "--reason", "stolen", "--user", "u"]
+    args = ["serials", "decommission", "--sscc", pallet, "--reason", "stolen", "--user", "qa"]
     assert main([*args, *flow.home_args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("serialtrace: error: pallet ") and "already final" in err

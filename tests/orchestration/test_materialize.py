@@ -39,7 +39,7 @@ def test_materialize_picks_up_a_decommissioning(
                 "--reason",
                 "destroyed",
                 "--user",
-                "qa.test",
+                "demo-qa",
             ]
         )
         == 0

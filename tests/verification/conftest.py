@@ -11,7 +11,7 @@ import pytest
 
 from serialtrace.settings import Home
 from verification.identifiers import CatalogProduct
-from verification.keys import KeyStore, keys_path
+from verification.keys import key_store
 from verification.service import ResponderThread
 from verification.store import store_path, write_store
 
@@ -74,7 +74,7 @@ def make_home(root: Path) -> Home:
 @pytest.fixture
 def responding(tmp_path: Path) -> Iterator[Responding]:
     home = make_home(tmp_path / "home")
-    keys = KeyStore(keys_path(home.root))
+    keys = key_store(home)
     key = keys.add("Wholesaler One", gln=REQ_GLN)
     demo_key = keys.add("CMO view DEMO", company_id="DEMO")
     acme_key = keys.add("CMO view ACME", company_id="ACME")

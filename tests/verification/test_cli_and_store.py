@@ -58,9 +58,9 @@ def test_new_store_is_picked_up_while_serving(responding: Responding) -> None:
 
 def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
     home = make_home(tmp_path / "h")
-    from verification.keys import KeyStore, keys_path
+    from verification.keys import key_store
 
-    key = KeyStore(keys_path(home.root)).add("p")
+    key = key_store(home).add("p")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

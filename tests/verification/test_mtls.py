@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.verification.conftest import EXP, GTIN, LOT, make_home
 from tests.verification.test_service import dl
-from verification.keys import KeyStore, keys_path
+from verification.keys import key_store
 from verification.service import MutualTls, ResponderThread
 
 
@@ -70,7 +70,7 @@ def test_mutual_tls(tmp_path: Path) -> None:
     client_crt, client_key = _write(tmp_path, "client", *_cert("wholesaler", issuer))
     ca_path, _ = _write(tmp_path, "ca", ca_cert, ca_key)
     home = make_home(tmp_path / "h")
-    api_key = KeyStore(keys_path(home.root)).add("TLS partner")
+    api_key = key_store(home).add("TLS partner")
     with ResponderThread(home, tls=MutualTls(server_crt, server_key, ca_path)) as url:
         assert url.startswith("https://")
         request = urllib.request.Request(

@@ -20,7 +20,7 @@ from serialtrace.errors import ConfigurationError, SerialtraceError
 from serialtrace.settings import Home
 from tests.verification.conftest import GTIN, LOT, OTHER_GTIN, Responding, make_home
 from verification.config import config_path, load_config
-from verification.keys import KeyStore, keys_path
+from verification.keys import key_store
 from verification.messages import AdditionalInfo, FailureReason, ProductIdentifier
 from verification.nmvs import lookup_pack
 from verification.querylog import flush_journal, raw_dir
@@ -33,7 +33,7 @@ def second(tmp_path: Path) -> Iterator[tuple[Home, str, str]]:
     """Another manufacturer: its own home, store, keys and responder GLN."""
     home = make_home(tmp_path / "acme")
     config_path(home.root).write_text('[responder]\ngln = "9506000000015"\n')
-    key = KeyStore(keys_path(home.root)).add("Serialtrace Demo Pharma", gln="0312345000011")
+    key = key_store(home).add("Serialtrace Demo Pharma", gln="0312345000011")
     with ResponderThread(home) as url:
         yield home, url, key
 

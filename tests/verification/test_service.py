@@ -27,7 +27,7 @@ from tests.verification.conftest import (
     make_home,
 )
 from verification.config import config_path
-from verification.keys import KeyStore, keys_path
+from verification.keys import key_store
 from verification.querylog import QUERY_LOG_SCHEMA, flush_journal, journal_dir, raw_dir
 from verification.service import ResponderThread
 
@@ -171,12 +171,12 @@ def test_authentication(responding: Responding) -> None:
     assert get(url, None)[0] == 401
     assert get(url, responding.key + "x")[0] == 401
     assert get(url, "stv_aaaaaaaaaaaa_" + "b" * 43)[0] == 401
-    keys = KeyStore(keys_path(responding.home.root))
+    keys = key_store(responding.home)
     spare = keys.add("Short-lived")
     assert get(url, spare)[0] == 200
     key_id = spare.split("_")[1]
     assert keys.revoke(key_id)
-    keys_file = keys_path(responding.home.root).read_bytes()
+    keys_file = responding.home.users_db.read_bytes()
     assert spare.split("_", 2)[2].encode() not in keys_file  # only the hash is stored
     time.sleep(1.1)  # revocations are seen within a second
     assert get(url, spare)[0] == 401
@@ -227,7 +227,7 @@ def test_every_query_lands_in_the_raw_zone(responding: Responding) -> None:
 def test_responder_in_cmo_mode_answers_only_its_clients_keys(tmp_path: Path) -> None:
     home = make_home(tmp_path / "cmo")
     config_path(home.root).write_text('[responder]\nclient = "DEMO"\n')
-    keys = KeyStore(keys_path(home.root))
+    keys = key_store(home)
     demo_key, plain_key = keys.add("Client view", company_id="DEMO"), keys.add("Anyone")
     with ResponderThread(home) as url:
         status, body = get(dl(url, GTIN, "ACTIVE1", LOT, EXP), demo_key)
