@@ -10,14 +10,16 @@ dbt unit tests and the tests of the master-data models are left to the full buil
 data-triggered build".
 """
 
-from dagster import AssetsDefinition, UnresolvedAssetJobDefinition, define_asset_job
+from typing import Any
+
+from dagster import AssetsDefinition, define_asset_job
 from dagster_dbt import build_dbt_asset_selection
 
 WAREHOUSE_BATCH_JOB = "warehouse_batch_job"
 NEW_LINE_DATA_SELECTOR = "new_line_data"
 
 
-def build_warehouse_batch_job(warehouse_models: AssetsDefinition) -> UnresolvedAssetJobDefinition:
+def build_warehouse_batch_job(warehouse_models: AssetsDefinition) -> Any:
     """The job the line-data and lifecycle-event sensors request."""
     selection = build_dbt_asset_selection([warehouse_models], dbt_selector=NEW_LINE_DATA_SELECTOR)
     return define_asset_job(
