@@ -12,9 +12,11 @@ Steps: generate the raw zone with bench/generate_rawzone.py (cached in --cache-d
 reused; files a previous run added are removed first), `dbt build` into a fresh
 warehouse (timed, peak RSS of the dbt process from wait4), append one batch of
 --increment units, `dbt build` again (incremental, same target folder so dbt parses
-partially), append a second batch and build once more without the dbt unit tests
-(`--exclude-resource-type unit_test`: they test SQL logic on fixed inputs, not the data,
-and a data-triggered run can leave them to the full build and CI), then time
+partially), append a second batch and build once more as the data-triggered run does:
+`dbt build --selector new_line_data` (transforms/selectors.yml: the models that depend
+on line data, the models they read, the data tests of the former; no unit tests, which
+test SQL logic on fixed inputs, not the data, and are left to the full build and CI),
+then time
 `select count(*), count(distinct serial)` over the raw print and inspect Parquet in
 DuckDB with the same settings. The machine's load average (1 min) is recorded before
 and after each step: on a shared machine the figures are only comparable under a
@@ -196,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"incremental build: {incremental}", flush=True)
         changed = _changed_batches(warehouse)
         _generator().generate(raw, args.increment, 1, first_batch=batches + 1)
-        data_only = dbt_build(raw, warehouse, work, "--exclude-resource-type", "unit_test")
-        print(f"incremental build without unit tests: {data_only}", flush=True)
+        data_only = dbt_build(raw, warehouse, work, "--selector", "new_line_data")
+        print(f"data-triggered build (--selector new_line_data): {data_only}", flush=True)
         data_only_changed = _changed_batches(warehouse)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             (serials,) = con.execute("select count(*) from serial_lifecycle").fetchall()[0]
@@ -223,18 +225,21 @@ def main(argv: list[str] | None = None) -> int:
         "increment_units": args.increment,
         "increment_generate_s": round(increment_generated_s, 1),
         "incremental_build_s": incremental["seconds"],
+        "incremental_build_nodes": incremental["nodes"],
         "incremental_build_load": [incremental["load_before"], incremental["load_after"]],
         "incremental_build_cpu_s": incremental["cpu_s"],
         "incremental_build_dbt_elapsed_s": incremental["dbt_elapsed_s"],
         "incremental_peak_rss_mb": incremental["peak_rss_mb"],
         "incremental_batches_rebuilt": changed,
         "incremental_slowest_s": incremental["slowest"],
-        "incremental_no_unit_tests_s": data_only["seconds"],
-        "incremental_no_unit_tests_cpu_s": data_only["cpu_s"],
-        "incremental_no_unit_tests_dbt_elapsed_s": data_only["dbt_elapsed_s"],
-        "incremental_no_unit_tests_load": [data_only["load_before"], data_only["load_after"]],
-        "incremental_no_unit_tests_batches_rebuilt": data_only_changed,
-        "incremental_no_unit_tests_slowest_s": data_only["slowest"],
+        "data_triggered_s": data_only["seconds"],
+        "data_triggered_cpu_s": data_only["cpu_s"],
+        "data_triggered_dbt_elapsed_s": data_only["dbt_elapsed_s"],
+        "data_triggered_load": [data_only["load_before"], data_only["load_after"]],
+        "data_triggered_nodes": data_only["nodes"],
+        "data_triggered_peak_rss_mb": data_only["peak_rss_mb"],
+        "data_triggered_batches_rebuilt": data_only_changed,
+        "data_triggered_slowest_s": data_only["slowest"],
         "serials_in_warehouse": serials,
         "warehouse_mb": warehouse_mb,
         "plain_scan_s": round(scan_s, 2),
@@ -244,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_met": full["seconds"] <= 120
         and full["peak_rss_mb"] <= 6144
         and incremental["seconds"] <= 10,
-        "incremental_target_met_without_unit_tests": data_only["seconds"] <= 10,
+        "data_triggered_target_met": data_only["seconds"] <= 10,
     }
     print(json.dumps(figures))
     return 0

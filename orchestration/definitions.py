@@ -31,6 +31,7 @@ from orchestration.verification import (
     VERIFICATION_JOBS,
     VERIFICATION_SENSORS,
 )
+from orchestration.warehouse_batch import build_warehouse_batch_job
 from serialtrace.settings import Home, resolve_home
 
 WAREHOUSE_JOB = "warehouse_job"
@@ -57,6 +58,7 @@ def build_definitions(home: Home) -> Definitions:
         ],
         jobs=[
             warehouse_job,
+            build_warehouse_batch_job(warehouse_models),
             epcis_job,
             epcis_shipping_job,
             alerts_job,

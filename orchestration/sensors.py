@@ -7,6 +7,7 @@ from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from orchestration.assets import work_order_partitions
 from orchestration.resources import RawZone
+from orchestration.warehouse_batch import WAREHOUSE_BATCH_JOB
 
 
 def finished_work_orders(raw_line: Path) -> list[str]:
@@ -21,10 +22,11 @@ def finished_work_orders(raw_line: Path) -> list[str]:
     return done
 
 
-@sensor(job_name="warehouse_job", minimum_interval_seconds=30)
+@sensor(job_name=WAREHOUSE_BATCH_JOB, minimum_interval_seconds=30)
 def new_line_data_sensor(context: SensorEvaluationContext, raw_zone: RawZone) -> SensorResult:
-    """New work orders in the raw line zone: register their partition, rebuild the
-    warehouse (the EPCIS document of the batch follows through its automation condition)."""
+    """New work orders in the raw line zone: register their partition, rebuild what the
+    new line data touches (warehouse_batch_job; the EPCIS document of the batch follows
+    through its automation condition)."""
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     current = finished_work_orders(raw_zone.line)
     new = [wo for wo in current if wo not in seen]
@@ -41,12 +43,13 @@ def lifecycle_event_files(raw: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
 
 
-@sensor(job_name="warehouse_job", minimum_interval_seconds=30)
+@sensor(job_name=WAREHOUSE_BATCH_JOB, minimum_interval_seconds=30)
 def new_lifecycle_events_sensor(
     context: SensorEvaluationContext, raw_zone: RawZone
 ) -> SensorResult:
-    """New lifecycle events recorded outside the line: rebuild the warehouse (the
-    decommission EPCIS documents follow through their automation condition)."""
+    """New lifecycle events recorded outside the line: rebuild what they touch
+    (warehouse_batch_job; the decommission EPCIS documents follow through their
+    automation condition)."""
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     new = [name for name in lifecycle_event_files(Path(raw_zone.path)) if name not in seen]
     return SensorResult(

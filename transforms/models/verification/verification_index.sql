@@ -1,6 +1,10 @@
 -- One row per serial with what a verification answer needs: the identifier (GTIN,
 -- serial, lot, expiry), where the serial stands, the release status of its lot and the
 -- client (company) owning the product. Exported to the responder's lookup store.
+-- A view: serial_lifecycle with two small dimensions joined, so a build does not copy
+-- ten million rows that are read once per export; every row belongs to its serial's
+-- work order (tests scoped to the changed batches, macros/test_scope.sql).
+{{ config(materialized='view', meta={'batch_column': 'work_order_id'}) }}
 with
 
 lifecycle as (

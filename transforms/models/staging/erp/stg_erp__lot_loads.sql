@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('masterdata', 'lots') }}
+    {{ source_with_defaults('masterdata', 'lots') }}
 
 ),
 

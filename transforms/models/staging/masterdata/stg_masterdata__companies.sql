@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('masterdata', 'companies') }}
+    {{ source_with_defaults('masterdata', 'companies') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('masterdata', 'locations') }}
+    {{ source_with_defaults('masterdata', 'locations') }}
 
 ),
 

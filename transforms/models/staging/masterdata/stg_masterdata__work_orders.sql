@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('masterdata', 'work_orders') }}
+    {{ source_with_defaults('masterdata', 'work_orders') }}
 
 ),
 

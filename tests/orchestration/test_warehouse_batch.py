@@ -1,0 +1,73 @@
+"""The data-triggered run (warehouse_batch_job, dbt selector new_line_data): what it
+selects, that the sensors request it, and that a broken invariant still fails it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from dagster import AssetCheckKey, AssetKey
+
+from orchestration.definitions import build_definitions
+from orchestration.run import QUIET, dagster_instance
+from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
+from orchestration.warehouse_batch import WAREHOUSE_BATCH_JOB
+from serialtrace.demo import DemoResult
+from serialtrace.settings import Home
+from tests.orchestration.test_asset_checks import _pack_into_second_case
+
+
+def test_sensors_request_the_batch_job() -> None:
+    assert new_line_data_sensor.job_name == WAREHOUSE_BATCH_JOB
+    assert new_lifecycle_events_sensor.job_name == WAREHOUSE_BATCH_JOB
+
+
+def test_batch_job_selects_what_line_data_touches(demo: tuple[Home, DemoResult]) -> None:
+    home, _ = demo
+    defs = build_definitions(home)
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def(WAREHOUSE_BATCH_JOB)
+    selected = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    # the batch models, what reads them, and the small tables they read
+    assert {
+        "int_batch_fingerprints",
+        "serial_lifecycle",
+        "serial_status_history",
+        "aggregation_hierarchy",
+        "batch_quality",
+        "verification_index",
+        "erp_reconciliation",
+        "dim_work_orders",
+        "stg_masterdata__work_orders",
+        "batch_build_log",
+    } <= selected
+    # not what does not depend on line data
+    assert not {"partner_scorecard", "verification_telemetry", "stg_erp__loads"} & selected
+    checks = set(job.asset_layer.asset_graph.asset_check_keys) & set(graph.asset_check_keys)
+    assert (
+        AssetCheckKey(AssetKey("serial_status_history"), "assert_status_history_is_a_chain")
+        in checks
+    )
+
+
+def test_broken_invariant_fails_the_batch_job(
+    demo: tuple[Home, DemoResult], tmp_path: Path
+) -> None:
+    source, _ = demo
+    home = Home(tmp_path / "home")
+    shutil.copytree(source.root, home.root)
+    _pack_into_second_case(home)
+    defs = build_definitions(home)
+    with dagster_instance(home) as instance:
+        result = defs.resolve_job_def(WAREHOUSE_BATCH_JOB).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET
+        )
+    assert not result.success
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations[("int_aggregation_links_current", "assert_no_child_in_two_parents")] is False
+    assert evaluations[("stg_line__prints", "assert_printed_lot_and_expiry_match_allocation")]
+    # the master-data models were rebuilt, but their own tests are the full build's
+    assert not [check for (model, check) in evaluations if model == "stg_masterdata__products"]
