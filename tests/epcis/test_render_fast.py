@@ -332,3 +332,34 @@ def test_concurrent_xsd_validation_in_a_second_process(
     assert verdicts[0] == parallel_xsd.VALID  # the child's verdict on each document
     assert verdicts[1] is not None and "OBSERVED" in verdicts[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.xml"]  # nothing half-written
+
+
+def test_the_validator_child_never_runs_the_parents_main_script(
+    tmp_path: Path, header: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside Streamlit (or any host whose ``__main__`` is a script) the child must not
+    re-run that script, as multiprocessing's spawn does: it would execute the host's code."""
+    import sys
+    import types
+
+    marker = tmp_path / "main-ran"
+    script = tmp_path / "host.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    host = types.ModuleType("__main__")
+    host.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", host)
+    monkeypatch.setattr(parallel_xsd, "START_AFTER_BYTES", 4096)
+    verdicts: list[str | None] = []
+    real_verdict = parallel_xsd.ConcurrentValidator.verdict
+
+    def record(self: Any) -> str | None:
+        verdicts.append(real_verdict(self))
+        return verdicts[-1]
+
+    monkeypatch.setattr(parallel_xsd.ConcurrentValidator, "verdict", record)
+    out = tmp_path / "out"
+    out.mkdir()
+    events = [_event(i, "OBSERVE") for i in range(300)]
+    write_document(out / "doc.xml", header_of(header), events, "2.0-xml")
+    assert verdicts == [parallel_xsd.VALID]
+    assert not marker.exists()
