@@ -32,6 +32,16 @@ from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.settings import Home
 
 TABLE = "partner_licences"
+#: What makes a new version of a licence (as in int_partner_licences_versioned).
+ATTRIBUTES = (
+    "partner_id",
+    "partner_gln",
+    "licence_type",
+    "state",
+    "valid_from",
+    "valid_to",
+    "status",
+)
 
 
 def licences_dir(home: Home) -> Path:
@@ -76,6 +86,7 @@ def load_licences(
         rows = pq.read_metadata(target).num_rows
         return LicenceLoad(path.name, load_id, "already loaded", rows, path=target)
     parsed = parse_licences(data, now)
+    parsed.errors.extend(_same_start_conflicts(home, parsed.rows))
     if parsed.errors:
         stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
         folder = quarantine_dir(home)
@@ -103,6 +114,31 @@ def load_licences(
     return LicenceLoad(path.name, load_id, "loaded", len(landed), path=target)
 
 
+def _same_start_conflicts(home: Home, rows: list[dict[str, Any]]) -> list[RowError]:
+    """A row with an explicit ``changed_at`` that is the start of a version of the same
+    licence already on record with other values: two versions cannot start at one instant."""
+    timed = [r for r in rows if r["source_changed_at"] is not None]
+    if not timed:
+        return []
+    starts = {
+        (v["issuing_authority"], v["licence_number"], v["changed_at"]): v
+        for v in licence_versions(home)
+    }
+    errors = []
+    for row in timed:
+        key = (row["issuing_authority"], row["licence_number"], row["source_changed_at"])
+        other = starts.get(key)
+        if other is not None and any(other[a] != row[a] for a in ATTRIBUTES):
+            errors.append(
+                RowError(
+                    f"licence {row['licence_number']} of {row['issuing_authority']}",
+                    "changed_at",
+                    f"a version with other values already starts at {row['source_changed_at']}",
+                )
+            )
+    return errors
+
+
 def licence_versions(home: Home) -> list[dict[str, Any]]:
     """Every landed licence row, per licence in change order (``changed_at`` = the
     source's change time, else the load time), repeats of the same values folded: the
@@ -116,22 +152,13 @@ def licence_versions(home: Home) -> list[dict[str, Any]]:
     rows.sort(
         key=lambda r: (r["issuing_authority"], r["licence_number"], r["changed_at"], r["loaded_at"])
     )
-    attributes = (
-        "partner_id",
-        "partner_gln",
-        "licence_type",
-        "state",
-        "valid_from",
-        "valid_to",
-        "status",
-    )
     versions: list[dict[str, Any]] = []
     for row in rows:
         previous = versions[-1] if versions else None
         same_key = previous is not None and all(
             previous[k] == row[k] for k in ("issuing_authority", "licence_number")
         )
-        if same_key and previous is not None and all(previous[a] == row[a] for a in attributes):
+        if same_key and previous is not None and all(previous[a] == row[a] for a in ATTRIBUTES):
             continue
         row["version_number"] = previous["version_number"] + 1 if same_key and previous else 1
         versions.append(row)

@@ -327,3 +327,24 @@ def test_shipments_are_checked_against_the_licence_version_of_their_time(tmp_pat
         ("PH-7", 1),
         ("PH-7", 2),
     ]
+
+
+def test_two_versions_cannot_start_at_the_same_instant(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    header = HEADER + ",changed_at"
+    row = f"acme,{ACME},3pl,L1,NJ,NJ,2025-01-01,,{{status}},2026-03-01T00:00:00Z"
+    first = write(tmp_path / "a.csv", row.format(status="active"), header=header)
+    assert load_licences(home, first, now=NOW).outcome == "loaded"
+    same = write(
+        tmp_path / "b.csv",
+        row.format(status="active"),
+        f"x,{ACME},3pl,L9,NJ,NJ,2025-01-01,,active,",
+        header=header,
+    )
+    assert load_licences(home, same, now=NOW).outcome == "loaded"  # the same values: fine
+    clash = write(tmp_path / "c.csv", row.format(status="revoked"), header=header)
+    result = load_licences(home, clash, now=NOW)
+    assert result.outcome == "quarantined"
+    assert [(e.field, "already starts at 2026-03-01" in e.reason) for e in result.errors] == [
+        ("changed_at", True)
+    ]
