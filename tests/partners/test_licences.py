@@ -16,11 +16,12 @@ from epcis.shipping import SHIPMENT_SCHEMA
 from ingest.schemas import PARTNER_LICENCE_SCHEMA
 from partners.licence_loader import licence_versions, licences_dir, load_licences
 from partners.licences import parse_licences, standing
-from serialtrace.acting import POLICY
+from serialtrace.acting import POLICY, command_trail
 from serialtrace.cli import main
 from serialtrace.gs1.keys import make_sscc
 from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.settings import Home
+from serialtrace.users import UserStore
 from tests.transforms.dbt_harness import run_dbt
 
 UTC = dt.UTC
@@ -348,3 +349,26 @@ def test_two_versions_cannot_start_at_the_same_instant(tmp_path: Path) -> None:
     assert [(e.field, "already starts at 2026-03-01" in e.reason) for e in result.errors] == [
         ("changed_at", True)
     ]
+
+
+def test_loading_needs_an_admin_and_names_the_acting_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SERIALTRACE_USER", raising=False)
+    monkeypatch.delenv("SERIALTRACE_CLIENT", raising=False)
+    home = Home(tmp_path / "home").ensure()
+    store = UserStore(home.users_db)
+    store.add("sa", "password1", full_name="SA", roles=["serialization_admin"], by="test")
+    store.add("aud", "password1", full_name="Auditor", roles=["auditor"], by="test")
+    path = write(tmp_path / "lic.csv", f"acme,{ACME},3pl,L1,NJ,NJ,2025-01-01,,active")
+    h = ["--home", str(home.root)]
+    assert main(["partners", "licences", "load", str(path), "--user", "aud", *h]) == 2
+    assert "needs a role among admin, serialization_admin" in capsys.readouterr().err
+    assert not licences_dir(home).exists() or not any(licences_dir(home).iterdir())
+    assert main(["partners", "licences", "load", str(path), "--user", "sa", *h]) == 0
+    assert main(["partners", "licences", "list", "--user", "aud", *h]) == 0
+    assert "L1" in capsys.readouterr().out
+    [row] = pq.read_table(next(licences_dir(home).glob("*.parquet"))).to_pylist()
+    assert row["loaded_by"] == "sa"
+    [entry] = [e for e in command_trail(home).entries() if e.command == "partners licences load"]
+    assert (entry.user, entry.outcome) == ("sa", "done")
