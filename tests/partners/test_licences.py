@@ -372,3 +372,30 @@ def test_loading_needs_an_admin_and_names_the_acting_user(
     assert row["loaded_by"] == "sa"
     [entry] = [e for e in command_trail(home).entries() if e.command == "partners licences load"]
     assert (entry.user, entry.outcome) == ("sa", "done")
+
+
+def test_a_home_without_licences_or_shipments_builds_empty(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    warehouse = tmp_path / "warehouse.duckdb"
+    run = run_dbt(
+        ["build", "--select", "+shipment_licence_check", "--exclude", "test_type:unit"],
+        raw_dir=home.raw,
+        warehouse=warehouse,
+        work_dir=tmp_path / "dbt",
+    )
+    assert run.success, run.failed()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in (
+            "stg_masterdata__partner_licences",
+            "int_partner_licences_versioned",
+            "shipment_licence_check",
+        ):
+            assert con.execute(f"select count(*) from {table}").fetchone() == (0,), table
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_name = 'stg_masterdata__partner_licences'"
+            ).fetchall()
+        )
+    assert types["licence_valid_to"] == "DATE"
+    assert types["changed_at"] == "TIMESTAMP WITH TIME ZONE"
