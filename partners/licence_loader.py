@@ -27,7 +27,7 @@ from ingest.erp.records import RowError
 from ingest.schemas import PARTNER_LICENCE_SCHEMA
 from partners.licences import parse_licences
 from serialtrace.acting import acting_name
-from serialtrace.errors import ConfigurationError
+from serialtrace.errors import ConfigurationError, ValidationError
 from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.settings import Home
 
@@ -77,6 +77,8 @@ def load_licences(
     """Load one licence CSV (see the module docstring for the contract)."""
     if not path.is_file():
         raise ConfigurationError(f"FILE: {path} is not a file")
+    if not source.strip():
+        raise ValidationError("--source", "must not be empty")
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     load_id = f"licences-{sha[:16]}"

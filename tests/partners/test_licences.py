@@ -18,6 +18,7 @@ from partners.licence_loader import licence_versions, licences_dir, load_licence
 from partners.licences import parse_licences, standing
 from serialtrace.acting import POLICY, command_trail
 from serialtrace.cli import main
+from serialtrace.errors import ConfigurationError, ValidationError
 from serialtrace.gs1.keys import make_sscc
 from serialtrace.io.parquet import rows_to_table, write_atomic
 from serialtrace.settings import Home
@@ -177,6 +178,10 @@ def test_a_good_file_lands_once_with_its_provenance(tmp_path: Path) -> None:
     again = load_licences(home, path, now=NOW + dt.timedelta(days=1))
     assert (again.outcome, again.rows) == ("already loaded", 1)
     assert len(list(licences_dir(home).glob("*.parquet"))) == 1
+    with pytest.raises(ConfigurationError, match="is not a file"):
+        load_licences(home, tmp_path / "missing.csv")
+    with pytest.raises(ValidationError, match="--source: must not be empty"):
+        load_licences(home, path, source=" ")
 
 
 def test_cli_load_and_list_show_versions(
