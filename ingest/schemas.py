@@ -144,3 +144,32 @@ ERP_LOAD_SCHEMA = pa.schema(
         pa.field("loaded_by", pa.string(), nullable=True),  # acting user, or 'service'
     ]
 )
+
+#: Licence types a trading partner may hold (DSCSA authorized trading partners).
+LICENCE_TYPES = ("wholesale_distributor", "3pl", "dispenser", "manufacturer", "repackager")
+#: Status of a licence at its issuing authority.
+LICENCE_STATUSES = ("active", "suspended", "revoked")
+
+#: ``raw/masterdata/partner_licences/part-lic-<sha256 prefix>.parquet``: one file per loaded
+#: licence file (``serialtrace partners licences load``), every load kept: the warehouse
+#: versions each licence (SCD2) from them. Not in MASTERDATA_TABLES: it has its own loader
+#: (partners/licence_loader.py) and every column is written by it.
+PARTNER_LICENCE_SCHEMA = pa.schema(
+    [
+        pa.field("partner_id", pa.string(), nullable=False),  # trading partner id
+        pa.field("partner_gln", pa.string(), nullable=False),  # party or ship-to GLN licensed
+        pa.field("licence_type", pa.string(), nullable=False),  # one of LICENCE_TYPES
+        pa.field("licence_number", pa.string(), nullable=False),  # as issued
+        pa.field("issuing_authority", pa.string(), nullable=False),  # e.g. 'NJ Board of Pharmacy'
+        pa.field("state", pa.string(), nullable=True),  # state / region of the authority
+        pa.field("valid_from", pa.date32(), nullable=False),  # licence issued / effective
+        pa.field("valid_to", pa.date32(), nullable=True),  # last day valid; null: no expiry
+        pa.field("status", pa.string(), nullable=False),  # one of LICENCE_STATUSES
+        pa.field("source_changed_at", TS, nullable=True),  # when the source changed the record
+        pa.field("source", pa.string(), nullable=False),  # where the file came from
+        pa.field("source_file", pa.string(), nullable=False),  # the file's name
+        pa.field("load_id", pa.string(), nullable=False),  # 'licences-<sha256 prefix>'
+        pa.field("loaded_at", TS, nullable=False),
+        pa.field("loaded_by", pa.string(), nullable=True),  # acting user, or 'service'
+    ]
+)

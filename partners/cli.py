@@ -1,4 +1,4 @@
-"""``serialtrace partners list|test|go-live|send|pickup|ingest``."""
+"""``serialtrace partners list|test|go-live|send|pickup|ingest|licences``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ def add_partners_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     cmd = cmds.add_parser("deliveries", help="the ledger: every file sent and received")
     cmd.add_argument("partner", nargs="?", help="only this partner")
     cmd.set_defaults(func=_cmd_deliveries)
+
+    from partners.licences_cli import add_licences_commands
+
+    add_licences_commands(cmds)
 
 
 def _line(d: Delivery) -> str:

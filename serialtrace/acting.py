@@ -132,6 +132,8 @@ POLICY: Final[Mapping[str, Rule]] = {
     "partners pickup": _change("operator", *_ADMINS),
     "partners fmd-upload": _change(),
     "partners export": _change(),
+    "partners licences load": _change(),
+    "partners licences list": _READ,
     "verify serve": _change(),
     "verify refresh": _change(),
     "verify flush-log": _change(),

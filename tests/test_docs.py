@@ -9,7 +9,12 @@ import pytest
 
 from epcis.inbound import INBOUND_TABLES
 from epcis.shipping import SHIPMENT_TABLES
-from ingest.schemas import ALLOCATION_SCHEMA, ERP_LOAD_SCHEMA, MASTERDATA_TABLES
+from ingest.schemas import (
+    ALLOCATION_SCHEMA,
+    ERP_LOAD_SCHEMA,
+    MASTERDATA_TABLES,
+    PARTNER_LICENCE_SCHEMA,
+)
 from line_bridge.schemas import STREAMS
 from partners.export import DELIVERY_SCHEMA
 from serialtrace.lifecycle.schema import LIFECYCLE_TABLES
@@ -27,6 +32,7 @@ SCHEMAS = {
     "verification_queries": QUERY_LOG_SCHEMA,
     **SHIPMENT_TABLES,
     **INBOUND_TABLES,
+    "partner_licences": PARTNER_LICENCE_SCHEMA,
 }
 
 
