@@ -224,6 +224,10 @@ def authorize(
         # a fresh installation: nobody to check against (a named --user cannot be verified
         # either), the OS account acts, so the first admin can be created
         return Actor(os_user(), space, command, rule)
+    if not name and command == "demo":
+        demo_admin = _demo_admin(space, store)
+        if demo_admin is not None:
+            return Actor(demo_admin, space, command, rule)
     if not name:
         raise PermissionDeniedError(
             f"--user: `{command}` needs an acting user (--user NAME or {USER_ENV})"
@@ -246,6 +250,28 @@ def authorize(
             f"{name!r} has {', '.join(acting.roles)}"
         )
     return Actor(acting, space, command, rule)
+
+
+def _demo_admin(space: Home, store: UserStore) -> User | None:
+    """A re-run of ``serialtrace demo`` without ``--user``: the demo's own admin, when the
+    installation's demo credential file (written by the first demo, mode 0600, readable
+    only by the OS account that ran it) holds a password that authenticates. Holding
+    that file is holding the password; anything else gets the usual refusal."""
+    from serialtrace.clients_demo import DEMO_ADMIN, DEMO_USERS_FILE
+
+    path = space.installation.root / DEMO_USERS_FILE
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        name, _, password = line.partition("\t")
+        if name == DEMO_ADMIN and password:
+            try:
+                return store.authenticate(name, password)
+            except SerialtraceError:
+                return None
+    return None
 
 
 def _user_store(space: Home) -> UserStore | None:

@@ -239,3 +239,28 @@ def test_a_user_of_one_demo_client_is_refused_the_other(
     assert main(["--client", "BETA", "serials", "pools", "--user", DEMO_SECOND_QA, *h]) == 0
     out = capsys.readouterr().out
     assert GTIN_B in out and GTIN_A not in out
+
+
+def test_a_demo_rerun_acts_as_the_demo_admin_only_with_its_credential_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serialtrace.clients_demo import DEMO_ADMIN
+
+    monkeypatch.delenv("SERIALTRACE_USER", raising=False)
+
+    home = Home(tmp_path).ensure()
+    store = UserStore(home.users_db)
+    store.add(
+        DEMO_ADMIN, "right-password-1", full_name="Demo", roles=["admin"], clients=["*"], by="tests"
+    )
+    credentials = tmp_path / DEMO_USERS_FILE
+    credentials.write_text(f"# demo\n{DEMO_ADMIN}\tright-password-1\n")
+    assert authorize("demo", home=str(tmp_path)).name == DEMO_ADMIN
+    with pytest.raises(PermissionDeniedError, match="needs an acting user"):
+        authorize("users list", home=str(tmp_path))  # only the demo re-run
+    credentials.write_text(f"{DEMO_ADMIN}\twrong-password\n")
+    with pytest.raises(PermissionDeniedError, match="needs an acting user"):
+        authorize("demo", home=str(tmp_path))
+    credentials.unlink()
+    with pytest.raises(PermissionDeniedError, match="needs an acting user"):
+        authorize("demo", home=str(tmp_path))
