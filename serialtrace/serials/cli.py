@@ -20,7 +20,7 @@ from serialtrace.markets.profile import MODES, MarketProfile, alphabet_name
 from serialtrace.serials.ledger import ImportReport, PoolUsage, SerialLedger
 from serialtrace.serials.pools import pool_from_market
 from serialtrace.serials.randomness import check_randomness
-from serialtrace.settings import Home, resolve_home
+from serialtrace.settings import DEFAULT_CLIENT, Home, resolve_home
 
 __all__ = ["add_serials_commands"]
 
@@ -139,6 +139,14 @@ def handle_markets(args: argparse.Namespace) -> int:
 
 def handle_pool_create(args: argparse.Namespace) -> int:
     home = _home(args)
+    if home.client_id != DEFAULT_CLIENT and args.client != home.client_id:
+        # CMO mode: a client's pools live in that client's data space only
+        raise ValidationError(
+            "--client",
+            f"pool client {args.client!r} is not this data space's client "
+            f"{home.client_id!r}: create it in its own data space "
+            f"(serialtrace --client {args.client} serials pool create ...)",
+        )
     market = get_market(_markets(args, home), args.market)
     pool = pool_from_market(
         market,

@@ -89,3 +89,21 @@ def test_markets_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = _run(capsys, tmp_path, "markets", "--json")
     assert code == 0
     assert {m["market"] for m in json.loads(out)} >= {"US-DSCSA", "EU-FMD", "SA-SFDA"}
+
+
+def test_a_client_data_space_holds_only_its_own_clients_pools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serialtrace.settings import Home
+
+    monkeypatch.delenv("SERIALTRACE_USER", raising=False)
+    Home(tmp_path).client("ACME").ensure()
+    monkeypatch.setenv("SERIALTRACE_CLIENT", "ACME")
+    code, _, err = _run(capsys, tmp_path, "pool", "create", "--market", "US-DSCSA",
+                        "--client", "BETA", "--gtin", GTIN)  # fmt: skip
+    assert code == 2 and "pool client 'BETA' is not this data space's client 'ACME'" in err
+    code, out, _ = _run(capsys, tmp_path, "pool", "create", "--market", "US-DSCSA",
+                        "--client", "ACME", "--gtin", GTIN, "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["client"] == "ACME"
+    assert (tmp_path / "clients" / "ACME" / "serials.sqlite").is_file()
+    assert not (tmp_path / "serials.sqlite").exists()
