@@ -162,15 +162,30 @@ def grade_distribution(batch: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["grade", "units"], orient="row")
 
 
-def throughput(warehouse: Path, work_order_id: str, bucket_s: int = 10) -> pl.DataFrame:
-    """Units printed per minute over time, in buckets of ``bucket_s`` seconds."""
-    return _frame(
-        warehouse,
-        f"select time_bucket(interval '{int(bucket_s)} seconds', printed_at) as bucket_start, "
-        f"count(*) * 60.0 / {int(bucket_s)} as units_per_minute from serial_lifecycle "
-        "where work_order_id = ? and printed_at is not null group by all order by bucket_start",
-        [work_order_id],
+#: Buckets the throughput chart aims at over a batch's print span.
+THROUGHPUT_BUCKETS = 40
+
+
+def throughput_sql(buckets: int = THROUGHPUT_BUCKETS) -> str:
+    """Units printed per minute over time: the batch's print span cut into about
+    ``buckets`` equal buckets (at least 1 ms each), so a batch printed in seconds and one
+    printed over hours both draw a curve. Parameter: the work order id."""
+    return (
+        "with printed as (select epoch_ms(printed_at) as ms from serial_lifecycle "
+        "where work_order_id = ? and printed_at is not null), "
+        "span as (select min(ms) as t0, "
+        f"greatest(1, ceil((max(ms) - min(ms) + 1) / {int(buckets)}.0))::bigint as width "
+        "from printed) "
+        "select make_timestamp(((span.t0 + (printed.ms - span.t0) // span.width * span.width) "
+        "* 1000)::bigint) as bucket_start, "
+        "count(*) * 60000.0 / any_value(span.width) as units_per_minute "
+        "from printed, span group by all order by bucket_start"
     )
+
+
+def throughput(warehouse: Path, work_order_id: str) -> pl.DataFrame:
+    """Units printed per minute over time (see :func:`throughput_sql`)."""
+    return _frame(warehouse, throughput_sql(), [work_order_id])
 
 
 def reconciliation(warehouse: Path) -> pl.DataFrame:

@@ -56,7 +56,12 @@ cols[1].metric("Passed", f"{batch['passed']:,}")
 cols[2].metric("Rejected", f"{batch['rejected']:,}")
 cols[3].metric("Camera pass rate", f"{(batch['camera_pass_rate'] or 0):.2%}")
 cols[4].metric("Cases / pallets", f"{batch['cases']:,} / {batch['pallets']:,}")
-cols[5].metric("Line speed", f"{(batch['units_per_minute'] or 0):,.0f} units/min")
+speed = float(batch["units_per_minute"] or 0)
+cols[5].metric(
+    "Line speed (units/min)",
+    f"{speed / 1000:,.1f}k" if speed >= 10_000 else f"{speed:,.0f}",
+    help=f"{speed:,.0f} units per minute over the batch's print span",
+)
 
 # before the fold: the two charts that answer "why were units rejected" and "how fast
 # did the line run"; the rest sits in tabs whose content is drawn only when opened
