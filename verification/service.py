@@ -162,7 +162,10 @@ class Responder:
         self.locks = LiveLocks(home.alerts_db)
         # CMO mode: other clients' data spaces, opened on their keys' first request
         self._spaces: dict[str, tuple[LookupStore, LiveLocks]] = {}
+        # ... and their query journals: a client's queries are logged in its own data space
+        self._journals: dict[str, tuple[Path, QueryJournal]] = {}
         self._spaces_lock = threading.Lock()
+        self._space_roots: dict[str, Path] = {}
         self._several: tuple[float, bool] = (0.0, False)
         self.journal = QueryJournal(home.root)
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
@@ -172,18 +175,24 @@ class Responder:
         )
         self._flusher.start()
 
+    def _all_journals(self) -> list[tuple[Path, QueryJournal]]:
+        with self._spaces_lock:
+            return [(self.home.root, self.journal), *self._journals.values()]
+
     def _flush_loop(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
-            try:
-                self.journal.rotate()
-                flush_journal(self.home.root)
-            except Exception as exc:  # the journal keeps the rows; the next flush retries
-                print(f"query log flush failed: {exc}", file=sys.stderr)
+            for root, journal in self._all_journals():
+                try:
+                    journal.rotate()
+                    flush_journal(root)
+                except Exception as exc:  # the journal keeps the rows; the next flush retries
+                    print(f"query log flush failed: {exc}", file=sys.stderr)
 
     def close(self) -> None:
         self._stop.set()
-        self.journal.close()
-        flush_journal(self.home.root)
+        for root, journal in self._all_journals():
+            journal.close()
+            flush_journal(root)
         self.store.close()
         for store, _locks in self._spaces.values():
             store.close()
@@ -213,11 +222,26 @@ class Responder:
         row["logged_at"] = dt.datetime.now(dt.UTC).isoformat()
         row["latency_us"] = (time.perf_counter_ns() - started) // 1000
         try:
-            self.journal.append(row)
+            self._journal_for(row).append(row)
         except (OSError, RuntimeError) as exc:  # no answer leaves unlogged
             print(f"query journal unavailable: {exc}", file=sys.stderr)
             return Answer(503, b"query log unavailable", "text/plain; charset=utf-8", row)
         return answer
+
+    def _journal_for(self, row: dict[str, Any]) -> QueryJournal:
+        """The query journal of the data space that answered: a CMO client's queries are
+        logged in that client's data space (its telemetry, its dashboards), never in the
+        responder's own; requests no key authenticated stay in the responder's."""
+        client = row.get("client_company_id")
+        with self._spaces_lock:
+            if client is None or client not in self._spaces:
+                return self.journal
+            opened = self._journals.get(client)
+            if opened is None:
+                root = self._space_roots[client]
+                opened = (root, QueryJournal(root))
+                self._journals[client] = opened
+            return opened[1]
 
     def _authenticate(self, headers: dict[str, str], row: dict[str, Any]) -> ApiKey:
         presented = headers.get("x-api-key")
@@ -304,6 +328,7 @@ class Responder:
             space = spaces[client]
             opened = (LookupStore(store_path(space.root)), LiveLocks(space.alerts_db))
             self._spaces[client] = opened
+            self._space_roots[client] = space.root
             return opened
 
     def _identifier(

@@ -89,6 +89,11 @@ def test_a_key_of_client_a_never_sees_client_b(installation: Home) -> None:
     rows = _query_log(installation)
     leaked = [r for r in rows if r["serial"] == "B-ONLY" and r["client_company_id"] == "A"]
     assert leaked and all(r["company_id"] is None and r["product_name"] is None for r in leaked)
+    # B's own queries are logged in B's data space (its telemetry and dashboards), never in
+    # the responder's (A's) query log
+    assert {r["client_company_id"] for r in rows} == {"A", None}
+    rows_b = _query_log(installation.client("B"))
+    assert [(r["client_company_id"], r["serial"]) for r in rows_b] == [("B", "B-ONLY")]
 
 
 def _query_log(home: Home) -> list[dict[str, Any]]:
