@@ -1,5 +1,6 @@
 """The dbt macro ``transforms/macros/raw_contract_defaults.sql``, generated from the
-master-data contracts (``ingest/schemas.py``) so old raw zones stay readable.
+master-data contracts and the ERP load log (``ingest/schemas.py``) so old raw zones
+stay readable.
 
 A master-data file written before a nullable column was added to its contract (the ERP
 provenance columns, the product's SNOMED CT and proprietary codes) lacks that column.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ingest.schemas import MASTERDATA_TABLES
+from ingest.schemas import ERP_LOAD_SCHEMA, MASTERDATA_TABLES
 from serialtrace.settings import PROJECT_ROOT
 
 MACRO_PATH = PROJECT_ROOT / "transforms" / "macros" / "raw_contract_defaults.sql"
@@ -69,11 +70,13 @@ def duckdb_type(arrow_type: pa.DataType) -> str:
 
 def render_macro() -> str:
     lines = [_HEADER]
-    for table, schema in MASTERDATA_TABLES.items():
+    tables = [(f"masterdata.{t}", schema) for t, schema in MASTERDATA_TABLES.items()]
+    tables.append(("erp.loads", ERP_LOAD_SCHEMA))  # the load log (loaded_by came later)
+    for name, schema in tables:
         columns = ", ".join(
             f"'{field.name}': '{duckdb_type(field.type)}'" for field in schema if field.nullable
         )
-        lines.append(f"        'masterdata.{table}': {{{columns}}},\n")
+        lines.append(f"        '{name}': {{{columns}}},\n")
     lines.append(_FOOTER)
     return "".join(lines)
 

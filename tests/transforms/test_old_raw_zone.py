@@ -7,6 +7,7 @@ columns listed in ``ADDED_SINCE_SESSION_1``), as an old installation has them on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -127,3 +128,45 @@ def test_a_missing_required_column_still_fails(tmp_path: Path) -> None:
     assert not run.success
     assert "stg_masterdata__products" in run.failed()
     assert "dosage_form" in str(run.result.result)
+
+
+def test_an_erp_load_log_without_loaded_by_still_reads(tmp_path: Path) -> None:
+    """The ERP load log gained `loaded_by` (the acting user) after loads had been written:
+    an older file is read with the column null, a newer one with its user."""
+    from ingest.schemas import ERP_LOAD_SCHEMA
+
+    raw = tmp_path / "raw"
+    folder = raw / "erp" / "loads"
+    folder.mkdir(parents=True)
+    row = {
+        "load_id": "sap-1",
+        "connection": "sap",
+        "company_id": "DEMO",
+        "kind": "sap_idoc",
+        "source_file": "a.xml",
+        "sha256": "0" * 64,
+        "outcome": "loaded",
+        "products": 1,
+        "lots": 0,
+        "work_orders": 0,
+        "rejected_rows": 0,
+        "reason": None,
+        "loaded_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "loaded_by": "qa.lead",
+    }
+    old = pa.schema([f for f in ERP_LOAD_SCHEMA if f.name != "loaded_by"])
+    old_row = {k: v for k, v in row.items() if k != "loaded_by"} | {"load_id": "sap-0"}
+    pq.write_table(pa.Table.from_pylist([old_row], schema=old), folder / "part-old.parquet")
+    pq.write_table(pa.Table.from_pylist([row], schema=ERP_LOAD_SCHEMA), folder / "part-new.parquet")
+    run = run_dbt(
+        ["run", "--select", "stg_erp__loads"],
+        raw_dir=raw,
+        warehouse=tmp_path / "warehouse.duckdb",
+        work_dir=tmp_path,
+    )
+    assert run.success, f"dbt run failed: {sorted(run.failed())}"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select load_id, loaded_by from stg_erp__loads order by load_id"
+        ).fetchall()
+    assert rows == [("sap-0", None), ("sap-1", "qa.lead")]

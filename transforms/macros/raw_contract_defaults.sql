@@ -13,6 +13,7 @@
         'masterdata.products': {'ndc': 'varchar', 'ndc11': 'varchar', 'erp_material': 'varchar', 'source_changed_at': 'timestamptz', 'source': 'varchar', 'source_file': 'varchar', 'load_id': 'varchar', 'snomed_ct_code': 'varchar', 'proprietary_code': 'varchar'},
         'masterdata.lots': {'company_id': 'varchar', 'quantity': 'bigint', 'quantity_unit': 'varchar', 'source_changed_at': 'timestamptz', 'source': 'varchar', 'source_file': 'varchar', 'load_id': 'varchar'},
         'masterdata.work_orders': {'company_id': 'varchar', 'source': 'varchar', 'source_file': 'varchar', 'load_id': 'varchar'},
+        'erp.loads': {'reason': 'varchar', 'loaded_by': 'varchar'},
     } -%}
     {%- if source_name ~ '.' ~ table_name not in contracts -%}
         {{ exceptions.raise_compiler_error(

@@ -1,13 +1,12 @@
 -- One row per file an ERP/MES connector loaded or sent to quarantine. Rename only; an
 -- empty relation of the contract's columns stands in while no file was loaded yet.
-{%- set loads = source('erp', 'loads') %}
 with
 
 source as (
 
 {%- if raw_files_exist('erp/loads/*.parquet') %}
 
-    select * from {{ loads }}
+    {{ source_with_defaults('erp', 'loads') }}
 
 {%- else %}
 
@@ -24,7 +23,8 @@ source as (
         cast(null as bigint) as work_orders,
         cast(null as bigint) as rejected_rows,
         cast(null as varchar) as reason,
-        cast(null as timestamptz) as loaded_at
+        cast(null as timestamptz) as loaded_at,
+        cast(null as varchar) as loaded_by
     where false
 
 {%- endif %}
@@ -46,7 +46,8 @@ renamed as (
         work_orders as work_order_rows,
         rejected_rows,
         reason as first_reason,
-        loaded_at
+        loaded_at,
+        loaded_by
 
     from source
 
