@@ -77,22 +77,30 @@ def _pack_into_second_case(home: Home) -> str:
     return str(work_order_id)
 
 
-def test_broken_invariant_fails_its_check_and_the_run(
-    demo: tuple[Home, DemoResult], tmp_path: Path
-) -> None:
+def run_with_a_child_in_two_cases(
+    demo: tuple[Home, DemoResult], tmp_path: Path, job: str
+) -> dict[tuple[str, str], bool]:
+    """Run ``job`` on a copy of the demo home where one unit sits in two cases; assert the
+    run failed and return its asset check evaluations ((model, check) -> passed)."""
     source, _ = demo
     home = Home(tmp_path / "home")
     shutil.copytree(source.root, home.root)
     _pack_into_second_case(home)
     defs = build_definitions(home)
     with dagster_instance(home) as instance:
-        result = defs.resolve_job_def(WAREHOUSE_JOB).execute_in_process(
+        result = defs.resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET
         )
     assert not result.success
-    evaluations = {
+    return {
         (e.asset_key.to_user_string(), e.check_name): e.passed
         for e in result.get_asset_check_evaluations()
     }
+
+
+def test_broken_invariant_fails_its_check_and_the_run(
+    demo: tuple[Home, DemoResult], tmp_path: Path
+) -> None:
+    evaluations = run_with_a_child_in_two_cases(demo, tmp_path, WAREHOUSE_JOB)
     assert evaluations[("int_aggregation_links_current", "assert_no_child_in_two_parents")] is False
     assert evaluations[("stg_line__prints", "assert_printed_lot_and_expiry_match_allocation")]

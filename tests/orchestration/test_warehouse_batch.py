@@ -3,18 +3,16 @@ selects, that the sensors request it, and that a broken invariant still fails it
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from dagster import AssetCheckKey, AssetKey
 
 from orchestration.definitions import build_definitions
-from orchestration.run import QUIET, dagster_instance
 from orchestration.sensors import new_lifecycle_events_sensor, new_line_data_sensor
 from orchestration.warehouse_batch import WAREHOUSE_BATCH_JOB
 from serialtrace.demo import DemoResult
 from serialtrace.settings import Home
-from tests.orchestration.test_asset_checks import _pack_into_second_case
+from tests.orchestration.test_asset_checks import run_with_a_child_in_two_cases
 
 
 def test_sensors_request_the_batch_job() -> None:
@@ -53,20 +51,7 @@ def test_batch_job_selects_what_line_data_touches(demo: tuple[Home, DemoResult])
 def test_broken_invariant_fails_the_batch_job(
     demo: tuple[Home, DemoResult], tmp_path: Path
 ) -> None:
-    source, _ = demo
-    home = Home(tmp_path / "home")
-    shutil.copytree(source.root, home.root)
-    _pack_into_second_case(home)
-    defs = build_definitions(home)
-    with dagster_instance(home) as instance:
-        result = defs.resolve_job_def(WAREHOUSE_BATCH_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET
-        )
-    assert not result.success
-    evaluations = {
-        (e.asset_key.to_user_string(), e.check_name): e.passed
-        for e in result.get_asset_check_evaluations()
-    }
+    evaluations = run_with_a_child_in_two_cases(demo, tmp_path, WAREHOUSE_BATCH_JOB)
     assert evaluations[("int_aggregation_links_current", "assert_no_child_in_two_parents")] is False
     assert evaluations[("stg_line__prints", "assert_printed_lot_and_expiry_match_allocation")]
     # the master-data models were rebuilt, but their own tests are the full build's
