@@ -36,3 +36,18 @@
         post_hook="{{ create_lookup_index('" ~ column ~ "') }}"
     ) }}
 {% endmacro %}
+
+{#-
+    on-run-start: a full refresh drops the lookup indexes before any model runs. A model
+    thread whose transaction began while an indexed table still existed fails on
+    duckdb_indexes() (which dbt-duckdb queries before a rename) once another thread has
+    renamed and dropped that table (DuckDB: "Table with name ..__dbt_backup does not
+    exist"); with the indexes gone before the first model starts, no transaction ever sees
+    an index on a table a full refresh renames. The post-hooks create them again.
+-#}
+{% macro drop_lookup_indexes_before_full_refresh() %}
+    {%- if execute and flags.FULL_REFRESH -%}
+        drop index if exists "{{ target.schema }}"."serial_lifecycle__serial_idx";
+        drop index if exists "{{ target.schema }}"."aggregation_hierarchy__parent_sscc_idx";
+    {%- endif -%}
+{% endmacro %}
