@@ -35,12 +35,24 @@ class Aggregator:
         open_cases: list[str],
         cases_closed: int,
         pallets_closed: int,
-    ) -> None:
-        """Take up packing where a crashed run left it (state rebuilt from the journal)."""
-        self._items = list(open_items)
+        at: datetime,
+    ) -> list[dict[str, Any]]:
+        """Take up packing where a crashed run left it (state rebuilt from the journal).
+
+        A run killed between journaling an item's pass and journaling the case that item
+        filled leaves a full case open: it is closed here (and a full pallet with it), and
+        the rows returned must be journaled before packing goes on (roll forward), so no
+        case ever holds more than ``case_size`` items."""
+        self._items = []
         self._cases = list(open_cases)
         self.cases_closed = cases_closed
         self.pallets_closed = pallets_closed
+        rows: list[dict[str, Any]] = []
+        if len(self._cases) >= self.pallet_size:
+            rows += self._close_pallet(at, full=True)
+        for gtin, serial in open_items:
+            rows += self.add_item(gtin, serial, at)
+        return rows
 
     def add_item(self, gtin: str, serial: str, at: datetime) -> list[dict[str, Any]]:
         self._items.append((gtin, serial))

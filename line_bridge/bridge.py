@@ -487,12 +487,15 @@ class LineBridge:
             for seq, row in sorted(inspected.items())
             if row["outcome"] == "pass" and row["expected_serial"] not in boxed
         ]
-        self.aggregator.restore(
+        rolled_forward = self.aggregator.restore(
             open_items,
             [c for c in closed_cases if c not in cases_on_pallets],
             cases_closed=len(closed_cases),
             pallets_closed=len({x["parent_sscc"] for x in history if x["child_level"] == "case"}),
+            at=_now(),
         )
+        if rolled_forward:  # died between an item's pass and the case it filled
+            self.journal.write("aggregate", *rolled_forward)
 
     def _restore_packing(
         self, commanded: dict[int, dict[str, Any]], inspected: dict[int, dict[str, Any]]

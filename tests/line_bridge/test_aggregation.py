@@ -44,3 +44,30 @@ def test_finish_with_nothing_open_emits_nothing() -> None:
 def test_sizes_must_be_positive() -> None:
     with pytest.raises(ValueError):
         _aggregator(0, 1)
+
+
+def test_restore_closes_the_case_a_killed_run_had_filled() -> None:
+    """Killed between journaling the 3rd item's pass and journaling its case: the restart
+    finds 3 passed items in no case. It closes that case at once (and the pallet it
+    filled), so the next item starts a new case and no case ever holds more than 3."""
+    agg = _aggregator(case_size=3, pallet_size=2)
+    rows = agg.restore(
+        [("g", "S1"), ("g", "S2"), ("g", "S3")],
+        ["case-0"],
+        cases_closed=1,
+        pallets_closed=0,
+        at=AT,
+    )
+    assert [r["child_serial"] for r in rows if r["child_level"] == "item"] == ["S1", "S2", "S3"]
+    assert [r["child_sscc"] for r in rows if r["child_level"] == "case"] == ["case-0", "case-1"]
+    assert (agg.cases_closed, agg.pallets_closed) == (2, 1)
+    later = agg.add_item("g", "S4", AT) + agg.finish(AT)
+    items = [r for r in later if r["child_level"] == "item"]
+    assert [r["child_serial"] for r in items] == ["S4"] and not items[0]["parent_full"]
+
+
+def test_restore_with_a_partial_case_closes_nothing() -> None:
+    agg = _aggregator(case_size=3, pallet_size=2)
+    assert agg.restore([("g", "S1")], [], cases_closed=0, pallets_closed=0, at=AT) == []
+    rows = agg.add_item("g", "S2", AT) + agg.add_item("g", "S3", AT)
+    assert [r["child_serial"] for r in rows if r["child_level"] == "item"] == ["S1", "S2", "S3"]

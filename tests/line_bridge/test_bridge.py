@@ -145,3 +145,39 @@ def test_unreachable_device_is_a_clear_error(raw_line: Path) -> None:
             raw_line,
             sscc(),
         )
+
+
+def test_restart_closes_a_case_filled_just_before_the_kill(raw_line: Path, tmp_path: Path) -> None:
+    """The bridge died after journaling the pass of a case's last item and before
+    journaling that case (two writes): the restart closes the case before packing on, so
+    the next units start a new case instead of overfilling it."""
+    run_simulated_batch(line_file(), batch(20), raw_line, sscc(), SimulatorOptions(seed=3))
+    journal = raw_line / "_journal" / "work_order=WO-T"
+    crashed = tmp_path / "crashed" / "raw" / "line"
+    (crashed / "_journal" / "work_order=WO-T").mkdir(parents=True)
+    for stream in ("print_command", "print", "inspect"):  # as journaled, no Parquet yet
+        text = (journal / f"{stream}.jsonl").read_text()
+        (crashed / "_journal" / "work_order=WO-T" / f"{stream}.jsonl").write_text(text)
+    first_case = (journal / "aggregate.jsonl").read_text().splitlines()[:10]  # case 1 only
+    assert all('"child_level":"item"' in row for row in first_case)
+    (crashed / "_journal" / "work_order=WO-T" / "aggregate.jsonl").write_text(
+        "\n".join(first_case) + "\n"
+    )
+    numbers = iter(range(100, 200))  # the restarted run's own SSCC reservation
+    result = run_simulated_batch(
+        line_file(),
+        batch(25),
+        crashed,
+        lambda level: f"{level}-{next(numbers)}",
+        SimulatorOptions(seed=3),
+    )
+    assert result.printed == 25 and result.passed == 25
+    per_case = _query(
+        crashed,
+        "select parent_sscc, count(*), bool_and(parent_full) from aggregate_s "
+        "where child_level = 'item' group by all order by min(aggregated_at), 1",
+    )
+    assert [(n, full) for _, n, full in per_case] == [(10, True), (10, True), (5, False)]
+    assert _query(crashed, "select count(distinct child_serial) from aggregate_s") == [(25,)]
+    pallets = _query(crashed, "select count(*) from aggregate_s where child_level = 'case'")
+    assert pallets == [(3,)]
