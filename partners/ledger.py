@@ -279,14 +279,23 @@ class DeliveryLedger:
         mic: str | None = None,
         now: datetime | None = None,
     ) -> None:
-        """The transport accepted the file; its acknowledgement is due within the deadline."""
+        """The transport accepted the file; its acknowledgement is due within the deadline.
+
+        An answer can overtake the transport's return (an asynchronous MDN posted back
+        before the sending call came back): a delivery already acknowledged or rejected
+        keeps that status; only its MIC is completed."""
         moment = now or utcnow()
         with self._tx() as con:
             self._finish_attempt(con, message_id, "sent", detail, _iso(moment))
             con.execute(
                 "update deliveries set status = 'sent', sent_at = ?, ack_deadline_at = ?,"
-                " failure_reason = null, mic = coalesce(?, mic) where message_id = ?",
+                " failure_reason = null, mic = coalesce(?, mic)"
+                " where message_id = ? and status not in ('acknowledged', 'rejected')",
                 (_iso(moment), _iso(moment + ack_deadline), mic, message_id),
+            )
+            con.execute(
+                "update deliveries set mic = coalesce(mic, ?) where message_id = ?",
+                (mic, message_id),
             )
 
     def acknowledge(
@@ -298,15 +307,7 @@ class DeliveryLedger:
         now: datetime | None = None,
     ) -> None:
         """A positive acknowledgement (MDN, HTTP 2xx, verified remote copy...)."""
-        moment = _iso(now or utcnow())
-        with self._tx() as con:
-            self._finish_attempt(con, message_id, "acknowledged", ack_detail, moment)
-            con.execute(
-                "update deliveries set status = 'acknowledged', acknowledged_at = ?,"
-                " sent_at = coalesce(sent_at, ?), ack_kind = ?, ack_detail = ?,"
-                " ack_message_id = ?, failure_reason = null where message_id = ?",
-                (moment, moment, ack_kind, ack_detail, ack_message_id, message_id),
-            )
+        self._answered(message_id, "acknowledged", ack_kind, ack_detail, ack_message_id, now)
 
     def reject(
         self,
@@ -317,14 +318,37 @@ class DeliveryLedger:
         now: datetime | None = None,
     ) -> None:
         """A negative acknowledgement: the partner received the file and refused it."""
+        self._answered(message_id, "rejected", ack_kind, ack_detail, ack_message_id, now)
+
+    def _answered(
+        self,
+        message_id: str,
+        outcome: str,
+        ack_kind: str,
+        ack_detail: str,
+        ack_message_id: str | None,
+        now: datetime | None,
+    ) -> None:
+        """The partner's answer (``acknowledged`` or ``rejected``): the attempt ends with
+        it, and a refusal keeps its detail as the failure reason."""
         moment = _iso(now or utcnow())
+        failure = ack_detail if outcome == "rejected" else None
         with self._tx() as con:
-            self._finish_attempt(con, message_id, "rejected", ack_detail, moment)
+            self._finish_attempt(con, message_id, outcome, ack_detail, moment)
             con.execute(
-                "update deliveries set status = 'rejected', acknowledged_at = ?,"
+                "update deliveries set status = ?, acknowledged_at = ?,"
                 " sent_at = coalesce(sent_at, ?), ack_kind = ?, ack_detail = ?,"
                 " ack_message_id = ?, failure_reason = ? where message_id = ?",
-                (moment, moment, ack_kind, ack_detail, ack_message_id, ack_detail, message_id),
+                (
+                    outcome,
+                    moment,
+                    moment,
+                    ack_kind,
+                    ack_detail,
+                    ack_message_id,
+                    failure,
+                    message_id,
+                ),
             )
 
     def attempt_failed(

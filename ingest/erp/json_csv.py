@@ -70,6 +70,53 @@ def _timestamp(value: object) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+# Where each source carries the product and lot fields (keyword of ``_product_values`` /
+# ``_lot_values`` → the source's field name): one table per source shape.
+ODATA_PRODUCT = {
+    "gtin": "ProductStandardID",
+    "material": "Product",
+    "ndc": "YY1_NDC_PRD",
+    "cpl": "YY1_GS1CompanyPrefixLen_PRD",
+    "dosage_form": "YY1_DosageForm_PRD",
+    "strength": "YY1_Strength_PRD",
+    "pack_size": "YY1_PackSize_PRD",
+    "manufacturer": "YY1_Manufacturer_PRD",
+}
+ODATA_BATCH = {
+    "material": "Material",
+    "lot": "Batch",
+    "expiry": "ShelfLifeExpirationDate",
+    "made": "ManufactureDate",
+    "quantity": "YY1_Quantity",
+    "unit": "YY1_QuantityUnit",
+}
+ORACLE_ITEM = {
+    "gtin": "GTIN",
+    "material": "ITEM_NUMBER",
+    "name": "DESCRIPTION",
+    "ndc": "NDC",
+    "cpl": "GS1_COMPANY_PREFIX_LENGTH",
+    "dosage_form": "DOSAGE_FORM",
+    "strength": "STRENGTH",
+    "pack_size": "PACK_SIZE",
+    "manufacturer": "MANUFACTURER",
+}
+ORACLE_LOT = {
+    "material": "ITEM_NUMBER",
+    "gtin": "GTIN",
+    "lot": "LOT_NUMBER",
+    "expiry": "EXPIRATION_DATE",
+    "made": "ORIGINATION_DATE",
+    "quantity": "PRIMARY_QUANTITY",
+    "unit": "PRIMARY_UOM_CODE",
+}
+
+
+def _fields(entry: Row, fields: dict[str, str]) -> dict[str, Any]:
+    """The keyword arguments ``fields`` names, read from a source row."""
+    return {keyword: entry.get(name) for keyword, name in fields.items()}
+
+
 def _product_values(
     where: str,
     out: ParsedFile,
@@ -180,14 +227,9 @@ def parse_odata(data: bytes, conn: Connection) -> ParsedFile:
             _lot_values(
                 where,
                 out,
-                material=entry.get("Material"),
+                **_fields(entry, ODATA_BATCH),
                 gtin=None,
-                lot=entry.get("Batch"),
-                expiry=entry.get("ShelfLifeExpirationDate"),
-                made=entry.get("ManufactureDate"),
                 status=status,
-                quantity=entry.get("YY1_Quantity"),
-                unit=entry.get("YY1_QuantityUnit"),
                 company_id=conn.company_id,
                 changed=changed,
             )
@@ -201,16 +243,9 @@ def parse_odata(data: bytes, conn: Connection) -> ParsedFile:
             _product_values(
                 f"A_Product {n} {entry.get('Product')}",
                 out,
-                gtin=entry.get("ProductStandardID"),
-                material=entry.get("Product"),
+                **_fields(entry, ODATA_PRODUCT),
                 name=name,
-                ndc=entry.get("YY1_NDC_PRD"),
-                cpl=entry.get("YY1_GS1CompanyPrefixLen_PRD"),
                 company_id=conn.company_id,
-                dosage_form=entry.get("YY1_DosageForm_PRD"),
-                strength=entry.get("YY1_Strength_PRD"),
-                pack_size=entry.get("YY1_PackSize_PRD"),
-                manufacturer=entry.get("YY1_Manufacturer_PRD"),
                 changed=changed,
             )
         else:
@@ -236,14 +271,8 @@ def _oracle_rows(rows: list[dict[str, Any]], conn: Connection, label: str) -> Pa
             _lot_values(
                 f"{where} {row.get('ITEM_NUMBER')}/{row.get('LOT_NUMBER')}",
                 out,
-                material=row.get("ITEM_NUMBER"),
-                gtin=row.get("GTIN"),
-                lot=row.get("LOT_NUMBER"),
-                expiry=row.get("EXPIRATION_DATE"),
-                made=row.get("ORIGINATION_DATE"),
+                **_fields(row, ORACLE_LOT),
                 status=release_status(row.get("STATUS_CODE")),
-                quantity=row.get("PRIMARY_QUANTITY"),
-                unit=row.get("PRIMARY_UOM_CODE"),
                 company_id=conn.company_id,
                 changed=changed,
             )
@@ -251,16 +280,8 @@ def _oracle_rows(rows: list[dict[str, Any]], conn: Connection, label: str) -> Pa
             _product_values(
                 f"{where} {row.get('ITEM_NUMBER')}",
                 out,
-                gtin=row.get("GTIN"),
-                material=row.get("ITEM_NUMBER"),
-                name=row.get("DESCRIPTION"),
-                ndc=row.get("NDC"),
-                cpl=row.get("GS1_COMPANY_PREFIX_LENGTH"),
+                **_fields(row, ORACLE_ITEM),
                 company_id=conn.company_id,
-                dosage_form=row.get("DOSAGE_FORM"),
-                strength=row.get("STRENGTH"),
-                pack_size=row.get("PACK_SIZE"),
-                manufacturer=row.get("MANUFACTURER"),
                 changed=changed,
             )
         else:

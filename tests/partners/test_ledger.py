@@ -59,3 +59,19 @@ def test_inbound_files_are_recorded_once(tmp_path: Path) -> None:
         ledger.set_inbound_status(d.message_id, "acknowledged", "ingested")
         stored = ledger.get(d.message_id)
         assert stored is not None and stored.status == "acknowledged"
+
+
+def test_an_answer_that_overtakes_the_send_is_kept(tmp_path: Path) -> None:
+    """An asynchronous MDN posted back before the sending call returned: marking the
+    delivery sent afterwards must not turn the acknowledgement back into 'sent'."""
+    now = utcnow()
+    with DeliveryLedger(tmp_path / "l.sqlite") as ledger:
+        for outcome in ("acknowledged", "rejected"):
+            d = ledger.enqueue("p", "as2", f"{outcome}.xml", f"{outcome}.xml", outcome, 1, now=now)
+            ledger.begin_attempt(d.message_id, now)
+            answer = ledger.acknowledge if outcome == "acknowledged" else ledger.reject
+            answer(d.message_id, "as2-async-mdn", "processed", "mdn-1", now)
+            ledger.mark_sent(d.message_id, timedelta(hours=1), mic="m1", now=now)
+            got = ledger.get(d.message_id)
+            assert got is not None
+            assert (got.status, got.ack_kind, got.mic) == (outcome, "as2-async-mdn", "m1")
