@@ -88,7 +88,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             )
         receiver = partner.gln
         chosen = chosen or partner.epcis_format
-        history = partner.transaction_history if history is None else history
+        if history is None and partner.transaction_history:
+            history = True  # a partner without it leaves the choice to the products
     chosen = chosen or "all"
     formats = FORMATS if chosen == "all" else (chosen,)
     rendered = render_shipment(
@@ -97,17 +98,22 @@ def _cmd_render(args: argparse.Namespace) -> int:
         formats,
         receiver_gln=receiver,
         outbox=Path(args.outbox) if args.outbox else None,
-        transaction_history=bool(history),
+        transaction_history=history,
     )
     for document in rendered.documents:
         print(
             f"{document.path}: {document.format}, {document.events} events, "
             f"{document.epcs} EPCs, valid"
         )
-    if history:
+    if rendered.transaction_history:
         print(
             f"transaction history: {rendered.history_events} prior transaction event(s)"
             + ("" if rendered.history_events else " (none: we are the first owner)")
+            + (
+                f"; required by {'; '.join(rendered.history_required_by)}"
+                if rendered.history_required_by
+                else ""
+            )
         )
     return 0
 
@@ -213,7 +219,9 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         action=argparse.BooleanOptionalAction,
         default=None,
         help="carry the DSCSA Transaction History (prior owners' shipping events); "
-        "default: the partner's transaction_history with --partner, else off",
+        "default: on for the partner's transaction_history (--partner) or a product that "
+        "requires it (partners.toml [products]), else off; --no-transaction-history is "
+        "refused for a product that requires it",
     )
     render.set_defaults(func=_cmd_render)
 
