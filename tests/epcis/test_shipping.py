@@ -344,6 +344,13 @@ def test_receipt_and_return_documents(unshipped: tuple[Home, DemoResult], tmp_pa
     }
     with pytest.raises(SerialtraceError, match="before the shipment left"):
         receipt_document(home, shipment_id, received_at=later - timedelta(days=30))
+    from serialtrace.cli import main  # the CLI writes the same receipt
+
+    assert main(["epcis", "receipt", "--shipment", shipment_id, "--home", str(home.root),
+                 "--received-at", later.isoformat(), "--format", "2.0-jsonld",
+                 "--outbox", str(tmp_path / "cli")]) == 0  # fmt: skip
+    (by_cli,) = (tmp_path / "cli").rglob("*.jsonld")
+    assert json.loads(by_cli.read_text())["epcisBody"] == got["epcisBody"]
     with pytest.raises(SerialtraceError, match="belongs to a return"):
         receipt_document(home, shipment_id, received_at=later, rma="RMA-1")
 

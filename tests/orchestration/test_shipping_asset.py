@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from epcis.check import check_file
 from epcis.documents import read_events
@@ -37,15 +37,19 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
     outbox = tmp_path / "outbox"
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("shipments", [shipment_id])
-    run = materialize(
-        [epcis_shipment_documents],
-        partition_key=shipment_id,
-        instance=instance,
-        resources={
-            "raw_zone": RawZone(path=str(home.raw)),
-            "epcis_outbox": EpcisOutbox(path=str(outbox)),
-        },
-    )
+
+    def run_asset(outbox: Path) -> ExecuteInProcessResult:
+        return materialize(
+            [epcis_shipment_documents],
+            partition_key=shipment_id,
+            instance=instance,
+            resources={
+                "raw_zone": RawZone(path=str(home.raw)),
+                "epcis_outbox": EpcisOutbox(path=str(outbox)),
+            },
+        )
+
+    run = run_asset(outbox)
     assert run.success
     files = sorted((outbox / "shipments" / shipment_id).iterdir())
     assert [p.name for p in files] == [
@@ -72,15 +76,7 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
     # no partner asks for it, the shipped product requires it: carried, the entry named
     write_partners_toml(home, 'transaction_history_ndcs = ["12345-678-90"]')
     assert not partner_wants_history(home, shipment_id)
-    run = materialize(
-        [epcis_shipment_documents],
-        partition_key=shipment_id,
-        instance=instance,
-        resources={
-            "raw_zone": RawZone(path=str(home.raw)),
-            "epcis_outbox": EpcisOutbox(path=str(tmp_path / "outbox2")),
-        },
-    )
+    run = run_asset(tmp_path / "outbox2")
     (materialization,) = [e.materialization for e in run.get_asset_materialization_events()]
     assert materialization.metadata["transaction_history"].value is True
     gtin = gtin14_from_ndc("12345-678-90")  # the demo product
