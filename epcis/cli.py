@@ -9,6 +9,17 @@ from pathlib import Path
 from serialtrace.errors import SerialtraceError
 
 
+def _formats(choice: str) -> tuple[str, ...]:
+    """The formats a ``--format`` choice names (``all``: the three)."""
+    from epcis.writers import FORMATS
+
+    return FORMATS if choice == "all" else (choice,)
+
+
+def _outbox(args: argparse.Namespace) -> Path | None:
+    return Path(args.outbox) if args.outbox else None
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from epcis.check import check_file
     from epcis.validate import EpcisValidationError
@@ -71,7 +82,6 @@ def _cmd_ship(args: argparse.Namespace) -> int:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from epcis.shipping import render_shipment
-    from epcis.writers import FORMATS
     from serialtrace.settings import resolve_home
 
     home = resolve_home(getattr(args, "home", None))
@@ -88,26 +98,30 @@ def _cmd_render(args: argparse.Namespace) -> int:
             )
         receiver = partner.gln
         chosen = chosen or partner.epcis_format
-        history = partner.transaction_history if history is None else history
-    chosen = chosen or "all"
-    formats = FORMATS if chosen == "all" else (chosen,)
+        if history is None and partner.transaction_history:
+            history = True  # a partner without it leaves the choice to the products
     rendered = render_shipment(
         home,
         args.shipment,
-        formats,
+        _formats(chosen or "all"),
         receiver_gln=receiver,
-        outbox=Path(args.outbox) if args.outbox else None,
-        transaction_history=bool(history),
+        outbox=_outbox(args),
+        transaction_history=history,
     )
     for document in rendered.documents:
         print(
             f"{document.path}: {document.format}, {document.events} events, "
             f"{document.epcs} EPCs, valid"
         )
-    if history:
+    if rendered.transaction_history:
         print(
             f"transaction history: {rendered.history_events} prior transaction event(s)"
             + ("" if rendered.history_events else " (none: we are the first owner)")
+            + (
+                f"; required by {'; '.join(rendered.history_required_by)}"
+                if rendered.history_required_by
+                else ""
+            )
         )
     return 0
 
@@ -116,7 +130,6 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from epcis.shipping import render_receipt
-    from epcis.writers import FORMATS
     from serialtrace.settings import resolve_home
 
     home = resolve_home(getattr(args, "home", None))
@@ -132,12 +145,12 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     documents = render_receipt(
         home,
         args.shipment,
-        FORMATS if args.format == "all" else (args.format,),
+        _formats(args.format),
         received_at=received,
         returned=args.returned,
         rma=args.rma,
         disposition=args.disposition,
-        outbox=Path(args.outbox) if args.outbox else None,
+        outbox=_outbox(args),
     )
     for document in documents:
         print(f"{document.path}: {document.format}, {document.events} event(s), valid")
@@ -162,6 +175,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             f"{len(result.deviations)} deviation(s) recorded -> {result.folder}"
         )
     return 1 if refused else 0
+
+
+def _shipment_arguments(
+    parser: argparse.ArgumentParser, format_default: str | None, format_help: str
+) -> None:
+    """``--shipment``, ``--format`` and ``--outbox`` of the commands that write a recorded
+    shipment's documents (``render``, ``receipt``)."""
+    from epcis.writers import FORMATS
+
+    parser.add_argument("--shipment", required=True, metavar="S")
+    parser.add_argument(
+        "--format", default=format_default, choices=(*FORMATS, "all"), help=format_help
+    )
+    parser.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
 
 
 def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -196,24 +223,21 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     render = commands.add_parser(
         "render", help="write a recorded shipment's EPCIS file (validated) into the outbox"
     )
-    render.add_argument("--shipment", required=True, metavar="S")
-    render.add_argument(
-        "--format",
-        default=None,
-        choices=(*FORMATS, "all"),
-        help="default: the partner's format with --partner, else all three",
+    _shipment_arguments(
+        render, None, "default: the partner's format with --partner, else all three"
     )
     render.add_argument("--to", metavar="GLN", help="receiver GLN (default: the buyer)")
     render.add_argument(
         "--partner", help="partner id (partners.toml): its GLN and EPCIS format are used"
     )
-    render.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
     render.add_argument(
         "--transaction-history",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="carry the DSCSA Transaction History (prior owners' shipping events); "
-        "default: the partner's transaction_history with --partner, else off",
+        "default: on for the partner's transaction_history (--partner) or a product that "
+        "requires it (partners.toml [products]), else off; --no-transaction-history is "
+        "refused for a product that requires it",
     )
     render.set_defaults(func=_cmd_render)
 
@@ -221,7 +245,7 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "receipt",
         help="write the receiving document of a shipment (its receipt, or its return)",
     )
-    receipt.add_argument("--shipment", required=True, metavar="S")
+    _shipment_arguments(receipt, "all", "default: all three")
     receipt.add_argument(
         "--return",
         dest="returned",
@@ -233,8 +257,6 @@ def add_epcis_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     receipt.add_argument(
         "--disposition", default="in_progress", help="CBV disposition (default in_progress)"
     )
-    receipt.add_argument("--format", default="all", choices=(*FORMATS, "all"))
-    receipt.add_argument("--outbox", metavar="DIR", help="default: <home>/epcis/outbox")
     receipt.set_defaults(func=_cmd_receipt)
 
     ship = sub.add_parser(

@@ -487,20 +487,14 @@ _ATTR_ESCAPES: Final = str.maketrans(
 _NO_PREFIXES: Final[frozenset[str]] = frozenset()
 
 
-def _xml_text(value: str) -> str:
-    if _TEXT_SPECIAL.search(value) is None:
+def _escape(value: str, special: re.Pattern[str], escapes: dict[int, str]) -> str:
+    """``value`` as XML character data (``_TEXT_*``) or attribute value (``_ATTR_*``):
+    unchanged when nothing is ``special``; a character XML cannot carry is not plain."""
+    if special.search(value) is None:
         return value
     if _NOT_XML.search(value) is not None:
         raise _NotPlainError
-    return value.translate(_TEXT_ESCAPES)
-
-
-def _xml_attr(value: str) -> str:
-    if _ATTR_SPECIAL.search(value) is None:
-        return value
-    if _NOT_XML.search(value) is not None:
-        raise _NotPlainError
-    return value.translate(_ATTR_ESCAPES)
+    return value.translate(escapes)
 
 
 def _plain_name(name: str) -> str:
@@ -520,7 +514,11 @@ def _qname(name: str, declared: frozenset[str]) -> tuple[str, str, frozenset[str
     tag = f"{prefix}:{_plain_name(local)}"
     if prefix in declared:
         return tag, "", declared
-    return tag, f' xmlns:{prefix}="{_xml_attr(uri)}"', declared | {prefix}
+    return (
+        tag,
+        f' xmlns:{prefix}="{_escape(uri, _ATTR_SPECIAL, _ATTR_ESCAPES)}"',
+        declared | {prefix},
+    )
 
 
 def _element_text(
@@ -536,13 +534,13 @@ def _element_text(
     out.append(f"<{tag}{declaration}")
     if attributes:
         for key, value in attributes.items():
-            out.append(f' {_plain_name(key)}="{_xml_attr(value)}"')
+            out.append(f' {_plain_name(key)}="{_escape(value, _ATTR_SPECIAL, _ATTR_ESCAPES)}"')
     if not text and not children:
         out.append("/>")
         return
     out.append(">")
     if text:
-        out.append(_xml_text(text))
+        out.append(_escape(text, _TEXT_SPECIAL, _TEXT_ESCAPES))
     for child in children:
         _generic_text(out, child, form, inner)
     out.append(f"</{tag}>")
@@ -564,7 +562,7 @@ def _leaf_text(out: list[str], name: str, text: str, form: str) -> None:
     kind = CBV_FIELDS.get(name)
     if kind is not None:
         text = cbv_form(kind, text, form)
-    out.append(f"<{name}>{_xml_text(text)}</{name}>")
+    out.append(f"<{name}>{_escape(text, _TEXT_SPECIAL, _TEXT_ESCAPES)}</{name}>")
 
 
 def _epc_list_text(out: list[str], node: Node) -> bool:
@@ -648,7 +646,7 @@ def _to_xml_20_text(node: Node, event_id: str | None) -> str:
     out: list[str] = []
     _head_text(out, node, "web")
     if event_id is not None:
-        out.append(f"<eventID>{_xml_text(event_id)}</eventID>")
+        out.append(f"<eventID>{_escape(event_id, _TEXT_SPECIAL, _TEXT_ESCAPES)}</eventID>")
     for name in ("errorDeclaration", "certificationInfo"):
         for child in node.children:
             if child.name == name:
@@ -671,7 +669,7 @@ def _to_xml_12_text(node: Node, event_id: str | None) -> str:
     if event_id is not None or errors:
         out.append("<baseExtension>")
         if event_id is not None:
-            out.append(f"<eventID>{_xml_text(event_id)}</eventID>")
+            out.append(f"<eventID>{_escape(event_id, _TEXT_SPECIAL, _TEXT_ESCAPES)}</eventID>")
         for child in errors:
             _generic_text(out, child, "urn", _NO_PREFIXES)
         out.append("</baseExtension>")

@@ -44,6 +44,7 @@ from epcis.inbound import canonical_epc, inbound_dir, node_from_json
 from epcis.model import AggregationEvent, DocumentHeader, Event, ObjectEvent
 from epcis.neutral import VTYPE_LOCATION, event_node, header_of, self_contained
 from epcis.writers import FORMATS, SUFFIX, DocumentStats, write_document, write_events
+from partners.config import load_history_products
 from serialtrace.errors import SerialtraceError
 from serialtrace.gs1.epc import sgtin_uri, sscc_uri
 from serialtrace.io.parquet import rows_to_table, write_atomic
@@ -467,6 +468,32 @@ class RenderedShipment:
     documents: tuple[DocumentStats, ...]
     counts: dict[str, int]
     history_events: int = 0  # prior transactions carried as Transaction History
+    transaction_history: bool = False  # the Transaction History was asked for or required
+    history_required_by: tuple[str, ...] = ()  # the [products] entries that required it
+
+
+class TransactionHistoryRequiredError(SerialtraceError):
+    """A render asked for no Transaction History of a product that requires it."""
+
+
+def history_required_by(home: Home, shipment_id: str) -> tuple[str, ...]:
+    """The ``[products]`` entries of partners.toml (:class:`partners.config.HistoryProducts`)
+    that require the Transaction History for what ``shipment_id`` ships, checked against
+    the product master ``dim_products`` (an entry naming no known product is an error)."""
+    products = load_history_products(home)
+    if not products:
+        return ()
+    work_orders = sorted({r["work_order_id"] for r in load_shipment(home, shipment_id)})
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        master = _rows(con, "select gtin, ndc11 from dim_products order by gtin")
+        shipped = _rows(
+            con,
+            "select distinct gtin from dim_work_orders where list_contains(?, work_order_id)",
+            work_orders,
+        )
+    return products.required_by(
+        {r["gtin"] for r in shipped}, [(r["gtin"], r["ndc11"]) for r in master]
+    )
 
 
 @dataclass(frozen=True)
@@ -567,17 +594,30 @@ def render_shipment(
     *,
     receiver_gln: str | None = None,
     outbox: Path | None = None,
-    transaction_history: bool = False,
+    transaction_history: bool | None = None,
 ) -> RenderedShipment:
     """Write the shipping file of ``shipment_id`` in each format (validated) to
-    ``<outbox>/shipments/<shipment_id>/<shipment_id>.epcis-<version>.<ext>``. With
-    ``transaction_history`` (partners or products that still require it) the prior
-    owners' shipping events of what is shipped (:func:`transaction_history`) come first."""
+    ``<outbox>/shipments/<shipment_id>/<shipment_id>.epcis-<version>.<ext>``. With the
+    DSCSA Transaction History the prior owners' shipping events of what is shipped
+    (:func:`transaction_history`) come first. It is carried when ``transaction_history``
+    is true (the partner or the user asks for it) or a shipped product requires it
+    (:func:`history_required_by`); ``False`` asks for none, and is refused with
+    :class:`TransactionHistoryRequiredError` when a shipped product requires it (the
+    product requirement wins); ``None`` leaves it to the products."""
+    required = history_required_by(home, shipment_id)
+    if transaction_history is False and required:
+        raise TransactionHistoryRequiredError(
+            f"transaction_history: no Transaction History was asked for, but shipment "
+            f"{shipment_id} ships a product that requires it ({'; '.join(required)}); "
+            "the product requirement wins: render it with the history, or remove the "
+            "product from [products] in partners.toml"
+        )
+    wanted = bool(transaction_history) or bool(required)
     folder = (outbox or home.epcis_outbox) / "shipments" / shipment_id
     documents = []
     counts: dict[str, int] = {}
     history = TransactionHistory((), (), ())
-    if transaction_history:
+    if wanted:
         header, ours, _ = shipment_document(home, shipment_id, receiver_gln=receiver_gln)
         history = transaction_history_of(home, header, list(ours))
     for fmt in formats:
@@ -599,7 +639,9 @@ def render_shipment(
             history.events, (event_node(e) for e in self_contained(header, events))
         )
         documents.append(write_document(path, neutral, nodes, fmt))
-    return RenderedShipment(shipment_id, tuple(documents), counts, len(history.events))
+    return RenderedShipment(
+        shipment_id, tuple(documents), counts, len(history.events), wanted, required
+    )
 
 
 def transaction_history_of(
@@ -730,6 +772,8 @@ __all__ = [
     "Shipment",
     "ShipmentRefusedError",
     "TransactionHistory",
+    "TransactionHistoryRequiredError",
+    "history_required_by",
     "receipt_document",
     "record_shipment",
     "render_receipt",

@@ -6,7 +6,8 @@ zone and asks for their rendering. Each partition writes the shipping file in EP
 XML (DSCSA), 2.0 XML and 2.0 JSON-LD, validated, under
 ``<outbox>/shipments/<shipment>/`` (every format: the partners' delivery picks the one
 each partner takes); the Transaction History is carried when the buyer is a configured
-partner with ``transaction_history = true`` (partners.toml).
+partner with ``transaction_history = true`` or a shipped product requires it
+(``[products]`` of partners.toml); the metadata says which entries required it.
 """
 
 import json
@@ -72,13 +73,13 @@ def epcis_shipment_documents(
     with PO, despatch advice, parties and Transaction Statement) in 1.2 XML, 2.0 XML and
     2.0 JSON-LD, each validated against the official schemas before it is placed."""
     home = shipment_home(raw_zone.path)
-    history = partner_wants_history(home, context.partition_key)
     rendered = render_shipment(
         home,
         context.partition_key,
         FORMATS,
         outbox=epcis_outbox.folder,
-        transaction_history=history,
+        # the partner asks for it, else the shipped products decide
+        transaction_history=True if partner_wants_history(home, context.partition_key) else None,
     )
     for document in rendered.documents:
         context.log.info(f"wrote {document.path} ({document.events} events)")
@@ -86,7 +87,8 @@ def epcis_shipment_documents(
         metadata={
             "paths": MetadataValue.json([str(d.path) for d in rendered.documents]),
             "events": rendered.documents[0].events,
-            "transaction_history": history,
+            "transaction_history": rendered.transaction_history,
+            "history_required_by": MetadataValue.json(list(rendered.history_required_by)),
             "history_events": rendered.history_events,
             **rendered.counts,
         }

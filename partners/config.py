@@ -6,6 +6,10 @@ Each ``[[partner]]`` names the partner (``id``, ``name``, party ``gln``, ``locat
 take to acknowledge (``ack_deadline_minutes``), whether it is live (``go_live``) and one
 ``[partner.transport]`` table (``kind`` = ``sftp``, ``as2`` or ``http`` and its settings).
 
+One optional ``[products]`` table names the products whose shipping files always carry the
+DSCSA Transaction History, whoever the buyer is (``transaction_history_gtins``,
+``transaction_history_ndcs``; :class:`HistoryProducts`).
+
 Secrets are only *referenced*: key files by a path (relative to the home folder),
 passphrases and tokens by the name of an environment variable. They are read when a
 connection is opened (:func:`read_secret_env`, :func:`key_path`), never kept on the
@@ -17,13 +21,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from serialtrace.errors import ConfigurationError, ValidationError
-from serialtrace.gs1.keys import validate_gln
+from serialtrace.gs1.keys import ndc11, normalize_gtin, validate_gln
 from serialtrace.settings import Home
 
 EPCIS_FORMATS = ("1.2-xml", "2.0-xml", "2.0-jsonld")
@@ -106,12 +111,68 @@ class Partner:
 INBOUND_POLICIES = ("strict", "tolerant")
 
 
+PRODUCTS_TABLE = "products"
+_HISTORY_GTINS = "transaction_history_gtins"
+_HISTORY_NDCS = "transaction_history_ndcs"
+
+
+@dataclass(frozen=True)
+class HistoryProducts:
+    """Products whose shipping files always carry the DSCSA Transaction History, whoever
+    the buyer is: ``[products]`` of partners.toml. Each entry keeps the name of the setting
+    it came from (``products.transaction_history_gtins[0]``) for errors and the audit trail.
+    """
+
+    gtins: tuple[tuple[str, str], ...] = ()  # (GTIN-14, entry)
+    ndcs: tuple[tuple[str, str, str], ...] = ()  # (NDC as configured, its 11-digit form, entry)
+    origin: str = PARTNERS_FILE
+
+    def __bool__(self) -> bool:
+        return bool(self.gtins or self.ndcs)
+
+    def required_by(
+        self, shipped_gtins: Collection[str], master: Iterable[tuple[str, str | None]]
+    ) -> tuple[str, ...]:
+        """The entries that name a shipped product (``"<entry> = <value>"``; an NDC entry
+        also says which shipped GTIN carries it), given the product master ``master``
+        (GTIN-14, 11-digit NDC or None). An entry naming no product of the master is an
+        error naming it: a mistyped entry must not let a product ship without its history.
+        """
+        by_ndc: dict[str, list[str]] = {}
+        known: set[str] = set()
+        for gtin, ndc in master:
+            known.add(gtin)
+            if ndc:
+                by_ndc.setdefault(ndc, []).append(gtin)
+        reasons: list[str] = []
+        for gtin, entry in self.gtins:
+            if gtin not in known:
+                raise ValidationError(
+                    entry,
+                    f"GTIN {gtin} is not in the product master (dim_products): fix the entry "
+                    f"in {self.origin} or add the product to the master data first",
+                )
+            if gtin in shipped_gtins:
+                reasons.append(f"{entry} = {gtin}")
+        for value, digits, entry in self.ndcs:
+            if digits not in by_ndc:
+                raise ValidationError(
+                    entry,
+                    f"NDC {value} is not in the product master (dim_products): fix the entry "
+                    f"in {self.origin} or add the product to the master data first",
+                )
+            hits = sorted(g for g in by_ndc[digits] if g in shipped_gtins)
+            if hits:
+                reasons.append(f"{entry} = {value} (GTIN {', '.join(hits)})")
+        return tuple(reasons)
+
+
 def partners_file(home: Home) -> Path:
     return home.root / PARTNERS_FILE
 
 
-def load_partners(home: Home) -> list[Partner]:
-    """The partners of ``<home>/partners.toml``, or the embedded demo partners if absent."""
+def _read_config(home: Home) -> tuple[dict[str, Any], str]:
+    """The parsed partners file of the home (else the embedded demo file) and its origin."""
     path = partners_file(home)
     try:
         if path.exists():
@@ -119,13 +180,73 @@ def load_partners(home: Home) -> list[Partner]:
         else:
             text = resources.files("partners.defaults").joinpath(PARTNERS_FILE).read_text()
             origin = "embedded demo partners.toml"
-        data = tomllib.loads(text)
+        return tomllib.loads(text), origin
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"partners file {path}: {exc}") from exc
-    return parse_partners(data, origin)
+
+
+def load_partners(home: Home) -> list[Partner]:
+    """The partners of ``<home>/partners.toml``, or the embedded demo partners if absent."""
+    return parse_partners(*_read_config(home))
+
+
+def load_history_products(home: Home) -> HistoryProducts:
+    """The ``[products]`` that always require the Transaction History (see
+    :class:`HistoryProducts`), from the same file as :func:`load_partners`."""
+    return parse_history_products(*_read_config(home))
+
+
+def parse_history_products(data: dict[str, Any], origin: str = PARTNERS_FILE) -> HistoryProducts:
+    """``[products]``: ``transaction_history_gtins`` (GTIN-8/12/13/14 as strings, check digit
+    verified, kept as GTIN-14) and ``transaction_history_ndcs`` (hyphenated 10-digit NDCs in
+    4-4-2, 5-3-2 or 5-4-1 form, or their 11-digit 5-4-2 form). Any other key is refused."""
+    table = data.get(PRODUCTS_TABLE, {})
+    if not isinstance(table, dict):
+        raise ValidationError(PRODUCTS_TABLE, "must be a table ([products])")
+    for key in table:
+        if key not in (_HISTORY_GTINS, _HISTORY_NDCS):
+            raise ValidationError(
+                f"{PRODUCTS_TABLE}.{key}",
+                f"unknown setting (known: {_HISTORY_GTINS}, {_HISTORY_NDCS})",
+            )
+    gtins = tuple(
+        (normalize_gtin(value, entry) if isinstance(value, str) else _not_text(entry), entry)
+        for entry, value in _entries(table, _HISTORY_GTINS)
+    )
+    ndcs = tuple(
+        (value, _ndc_digits(value, entry), entry) for entry, value in _entries(table, _HISTORY_NDCS)
+    )
+    return HistoryProducts(gtins, ndcs, origin)
+
+
+def _entries(table: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    values = table.get(key, [])
+    if not isinstance(values, list):
+        raise ValidationError(f"{PRODUCTS_TABLE}.{key}", "must be a list of strings")
+    return [(f"{PRODUCTS_TABLE}.{key}[{i}]", value) for i, value in enumerate(values)]
+
+
+def _not_text(entry: str) -> NoReturn:
+    raise ValidationError(entry, "must be a quoted string of digits (leading zeros count)")
+
+
+def _ndc_digits(value: Any, entry: str) -> str:
+    if not isinstance(value, str):
+        _not_text(entry)
+    if re.fullmatch(r"[0-9]{11}", value):
+        return value
+    try:
+        return ndc11(value)
+    except ValidationError:
+        raise ValidationError(
+            entry,
+            f"must be a hyphenated 10-digit NDC (4-4-2, 5-3-2 or 5-4-1) or its 11-digit "
+            f"5-4-2 form, got {value!r}",
+        ) from None
 
 
 def parse_partners(data: dict[str, Any], origin: str = "partners.toml") -> list[Partner]:
+    parse_history_products(data, origin)  # the whole file is checked when it is read
     entries = data.get("partner", [])
     if not isinstance(entries, list):
         raise ConfigurationError(f"{origin}: [[partner]] must be an array of tables")

@@ -95,39 +95,44 @@ def handle_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What both commands print: ``--company-prefix-length`` (for the EPC URI), ``--json``."""
+    parser.add_argument(
+        "--company-prefix-length",
+        type=int,
+        default=None,
+        help="GS1 Company Prefix length (6..12) from master data / the GS1 GCP length table; "
+        "needed for the EPC URI, never guessed",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
 def add_gs1_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``gs1 encode`` and ``gs1 parse`` on the main CLI's subparsers."""
     gs1 = subparsers.add_parser("gs1", help="GS1 identifiers: encode and parse DataMatrix content")
     commands = gs1.add_subparsers(dest="gs1_command", metavar="COMMAND", required=True)
-
-    cpl_help = (
-        "GS1 Company Prefix length (6..12) from master data / the GS1 GCP length table; "
-        "needed for the EPC URI, never guessed"
-    )
 
     enc = commands.add_parser("encode", help="encode a drug pack identifier (01)(17)(10)(21)")
     enc.add_argument("--gtin", required=True, help="GTIN-8/12/13/14")
     enc.add_argument("--serial", required=True, help="serial number, 1..20 chars of CSET 82")
     enc.add_argument("--lot", required=True, help="batch/lot, 1..20 chars of CSET 82")
     enc.add_argument("--expiry", required=True, help="expiry YYMMDD (DD 00 = end of month)")
-    enc.add_argument("--company-prefix-length", type=int, default=None, help=cpl_help)
     enc.add_argument(
         "--ai",
         action="append",
         metavar="AI=VALUE",
         help="extra AI such as 712=1234567 (repeatable)",
     )
-    enc.add_argument("--json", action="store_true", help="print JSON")
+    _output_arguments(enc)
     enc.set_defaults(func=handle_encode)
 
     par = commands.add_parser("parse", help="parse scanner output, HRI or a GS1 Digital Link")
     par.add_argument("text", help="scanned text; GS may be written <GS> or <FNC1>")
-    par.add_argument("--company-prefix-length", type=int, default=None, help=cpl_help)
     par.add_argument(
         "--separator",
         action="append",
         metavar="TEXT",
         help="extra stand-in for GS used by the scanner, e.g. '~' (repeatable)",
     )
-    par.add_argument("--json", action="store_true", help="print JSON")
+    _output_arguments(par)
     par.set_defaults(func=handle_parse)

@@ -92,17 +92,33 @@ def test_root_and_sbdh(written: tuple[Path, WriteStats], dscsa: Any) -> None:
     }
 
 
-def test_master_data(written: tuple[Path, WriteStats], dscsa: Any) -> None:
+MasterData = list[tuple[str, dict[str, dict[str, str]]]]
+
+
+@pytest.fixture
+def master_data(written: tuple[Path, WriteStats]) -> MasterData:
+    """The header's vocabularies as written, in order: (type, element id -> attributes)."""
     root = _parse(written[0]).getroot()
-    vocabularies = root.findall("EPCISHeader/extension/EPCISMasterData/VocabularyList/Vocabulary")
-    assert [v.get("type") for v in vocabularies] == [
+    return [
+        (
+            str(vocabulary.get("type")),
+            {
+                str(element.get("id")): _attributes(element)
+                for element in vocabulary.iterfind("VocabularyElementList/VocabularyElement")
+            },
+        )
+        for vocabulary in root.iterfind(
+            "EPCISHeader/extension/EPCISMasterData/VocabularyList/Vocabulary"
+        )
+    ]
+
+
+def test_master_data(master_data: MasterData, dscsa: Any) -> None:
+    assert [vtype for vtype, _ in master_data] == [
         "urn:epcglobal:epcis:vtype:EPCClass",
         "urn:epcglobal:epcis:vtype:Location",
     ]
-    classes = {
-        element.get("id"): _attributes(element)
-        for element in vocabularies[0].iterfind("VocabularyElementList/VocabularyElement")
-    }
+    (_, classes), (_, locations) = master_data
     assert classes[dscsa.UNIT_CLASS] == {
         "additionalTradeItemIdentification": "12345-678-90",
         "additionalTradeItemIdentificationTypeCode": "US_FDA_NDC",
@@ -114,10 +130,6 @@ def test_master_data(written: tuple[Path, WriteStats], dscsa: Any) -> None:
     }
     assert classes[dscsa.CASE_CLASS]["additionalTradeItemIdentification"] == "12345067890"
     assert classes[dscsa.CASE_CLASS]["additionalTradeItemIdentificationTypeCode"] == "FDA_NDC_11"
-    locations = {
-        element.get("id"): _attributes(element)
-        for element in vocabularies[1].iterfind("VocabularyElementList/VocabularyElement")
-    }
     assert locations[dscsa.SITE] == {
         "name": "Acme Pharma Plant 1",
         "streetAddressOne": "1 Main Street",

@@ -19,6 +19,7 @@ from epcis.inbound import inbound_dir, ingest_file
 from epcis.model import DocumentHeader, Location, ObjectEvent
 from epcis.shipping import (
     ShipmentRefusedError,
+    TransactionHistoryRequiredError,
     load_shipment,
     receipt_document,
     record_shipment,
@@ -29,9 +30,11 @@ from epcis.shipping import (
 )
 from epcis.writers import FORMATS, write_events
 from serialtrace.demo import DemoResult
-from serialtrace.errors import SerialtraceError
+from serialtrace.errors import SerialtraceError, ValidationError
 from serialtrace.gs1.epc import sscc_uri
+from serialtrace.gs1.keys import gtin14_from_ndc
 from serialtrace.settings import Home
+from tests.epcis.partners_toml import write_partners_toml
 
 CUSTOMER = "0614141000012"  # [customer] of serialtrace/defaults/demo.toml
 
@@ -249,6 +252,63 @@ def test_transaction_history_carries_the_prior_owners_shipping_events(
     assert event_hash(next(iter(read_events(without))).node) != inbound_hash
 
 
+def test_a_product_that_requires_the_history_gets_it_whoever_the_buyer_is(
+    unshipped: tuple[Home, DemoResult], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, result = unshipped
+    shipment_id = _shipment(home, result)
+    ingest_file(home, _prior_owner_file(home, shipment_id, tmp_path / "prior.xml"),
+                partner_id="prior-owner")  # fmt: skip
+    other = gtin14_from_ndc("12345-678-91")  # another product of the master, not shipped
+    with duckdb.connect(str(home.warehouse)) as con:
+        (ours,) = con.execute(
+            "select gtin from dim_work_orders where work_order_id = ?", [result.work_order_id]
+        ).fetchone() or ("",)
+        con.execute(
+            "insert into dim_products select * replace (? as gtin, '12345-678-91' as ndc, "
+            "'12345067891' as ndc11) from dim_products where gtin = ?",
+            [other, ours],
+        )
+    jsonld = ("2.0-jsonld",)
+    # no partner asks for it (transaction_history = false) and another product requires it
+    write_partners_toml(home, f'transaction_history_gtins = ["{other}"]')
+    plain = render_shipment(home, shipment_id, jsonld, outbox=tmp_path / "other")
+    assert (plain.transaction_history, plain.history_events, plain.history_required_by) == (
+        False, 0, (),
+    )  # fmt: skip
+    # the shipped product requires it, by GTIN or by NDC: carried, the entry named
+    for setting, entry in (
+        (f'transaction_history_gtins = ["{other}", "{ours}"]',
+         f"products.transaction_history_gtins[1] = {ours}"),
+        ('transaction_history_ndcs = ["12345-678-90"]',
+         f"products.transaction_history_ndcs[0] = 12345-678-90 (GTIN {ours})"),
+    ):  # fmt: skip
+        write_partners_toml(home, setting)
+        rendered = render_shipment(home, shipment_id, jsonld, outbox=tmp_path / "required")
+        assert (rendered.transaction_history, rendered.history_required_by) == (True, (entry,))
+        assert rendered.history_events == 1  # the prior owner's shipping event
+        assert check_file(rendered.documents[0].path).valid
+        assert len(list(read_events(rendered.documents[0].path))) == plain.documents[0].events + 1
+    # an explicit "no" does not override a product requirement: refused, nothing written
+    with pytest.raises(TransactionHistoryRequiredError, match=r"transaction_history_ndcs\[0\]"):
+        render_shipment(home, shipment_id, jsonld, outbox=tmp_path / "no",
+                        transaction_history=False)  # fmt: skip
+    assert not (tmp_path / "no").exists()
+    from serialtrace.cli import main
+
+    args = ["epcis", "render", "--shipment", shipment_id, "--home", str(home.root),
+            "--partner", "acme-sftp"]  # fmt: skip
+    assert main([*args, "--outbox", str(tmp_path / "cli")]) == 0
+    assert "required by products.transaction_history_ndcs[0]" in capsys.readouterr().out
+    assert main([*args, "--no-transaction-history", "--outbox", str(tmp_path / "no")]) != 0
+    assert "the product requirement wins" in capsys.readouterr().err
+    # an entry naming no product of the master is refused, naming the entry
+    unknown = gtin14_from_ndc("12345-678-92")
+    write_partners_toml(home, f'transaction_history_gtins = ["{other}", "{unknown}"]')
+    with pytest.raises(ValidationError, match=rf"gtins\[1\]: GTIN {unknown} is not in the product"):
+        render_shipment(home, shipment_id, jsonld, outbox=tmp_path / "unknown")
+
+
 def test_receipt_and_return_documents(unshipped: tuple[Home, DemoResult], tmp_path: Path) -> None:
     home, result = unshipped
     shipment_id = _shipment(home, result)
@@ -284,6 +344,13 @@ def test_receipt_and_return_documents(unshipped: tuple[Home, DemoResult], tmp_pa
     }
     with pytest.raises(SerialtraceError, match="before the shipment left"):
         receipt_document(home, shipment_id, received_at=later - timedelta(days=30))
+    from serialtrace.cli import main  # the CLI writes the same receipt
+
+    assert main(["epcis", "receipt", "--shipment", shipment_id, "--home", str(home.root),
+                 "--received-at", later.isoformat(), "--format", "2.0-jsonld",
+                 "--outbox", str(tmp_path / "cli")]) == 0  # fmt: skip
+    (by_cli,) = (tmp_path / "cli").rglob("*.jsonld")
+    assert json.loads(by_cli.read_text())["epcisBody"] == got["epcisBody"]
     with pytest.raises(SerialtraceError, match="belongs to a return"):
         receipt_document(home, shipment_id, received_at=later, rma="RMA-1")
 

@@ -7,16 +7,18 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from epcis.check import check_file
 from epcis.documents import read_events
 from epcis.event_hash import event_hash
 from epcis.shipping import shipments_dir
 from orchestration.resources import EpcisOutbox, RawZone
-from orchestration.shipping import epcis_shipment_documents, shipment_home
+from orchestration.shipping import epcis_shipment_documents, partner_wants_history, shipment_home
 from serialtrace.demo import DemoResult
+from serialtrace.gs1.keys import gtin14_from_ndc
 from serialtrace.settings import Home
+from tests.epcis.partners_toml import write_partners_toml
 
 
 def test_materializing_the_shipment_asset_writes_the_outbox(
@@ -35,15 +37,19 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
     outbox = tmp_path / "outbox"
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("shipments", [shipment_id])
-    run = materialize(
-        [epcis_shipment_documents],
-        partition_key=shipment_id,
-        instance=instance,
-        resources={
-            "raw_zone": RawZone(path=str(home.raw)),
-            "epcis_outbox": EpcisOutbox(path=str(outbox)),
-        },
-    )
+
+    def run_asset(outbox: Path) -> ExecuteInProcessResult:
+        return materialize(
+            [epcis_shipment_documents],
+            partition_key=shipment_id,
+            instance=instance,
+            resources={
+                "raw_zone": RawZone(path=str(home.raw)),
+                "epcis_outbox": EpcisOutbox(path=str(outbox)),
+            },
+        )
+
+    run = run_asset(outbox)
     assert run.success
     files = sorted((outbox / "shipments" / shipment_id).iterdir())
     assert [p.name for p in files] == [
@@ -64,8 +70,19 @@ def test_materializing_the_shipment_asset_writes_the_outbox(
     # the buyer is acme-sftp of the embedded partners: it asks for the Transaction History,
     # which is empty for product we made ourselves
     assert metadata["transaction_history"].value is True
+    assert metadata["history_required_by"].value == []
     assert metadata["history_events"].value == 0
     assert not list(tmp_path.glob("home/epcis/outbox/*"))  # only the resource's outbox
+    # no partner asks for it, the shipped product requires it: carried, the entry named
+    write_partners_toml(home, 'transaction_history_ndcs = ["12345-678-90"]')
+    assert not partner_wants_history(home, shipment_id)
+    run = run_asset(tmp_path / "outbox2")
+    (materialization,) = [e.materialization for e in run.get_asset_materialization_events()]
+    assert materialization.metadata["transaction_history"].value is True
+    gtin = gtin14_from_ndc("12345-678-90")  # the demo product
+    assert materialization.metadata["history_required_by"].value == [
+        f"products.transaction_history_ndcs[0] = 12345-678-90 (GTIN {gtin})"
+    ]
 
 
 def test_the_asset_keeps_a_client_data_space(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ from partners.config import (
     As2Settings,
     SftpSettings,
     get_partner,
+    load_history_products,
     load_partners,
+    parse_history_products,
     parse_partners,
     read_secret_env,
 )
@@ -99,3 +101,52 @@ def test_secrets_are_read_from_the_environment_only_when_used(
         read_secret_env("ST_TEST_PASS", "f")
     monkeypatch.setenv("ST_TEST_PASS", "pw")
     assert read_secret_env("ST_TEST_PASS", "f") == "pw"
+
+
+def test_products_that_require_the_transaction_history() -> None:
+    data = _demo()
+    assert not parse_history_products(data)  # the demo file names none
+    data["products"] = {
+        "transaction_history_gtins": ["0312345678906", "00312345678913"],  # GTIN-13 padded
+        "transaction_history_ndcs": ["12345-678-92", "12345067893"],
+    }
+    products = parse_history_products(data)
+    assert [g for g, _ in products.gtins] == ["00312345678906", "00312345678913"]
+    assert [d for _, d, _ in products.ndcs] == ["12345067892", "12345067893"]
+    master = [("00312345678906", "12345067890"), ("00312345678913", "12345067891"),
+              ("00312345678920", "12345067892"), ("00312345678937", "12345067893")]  # fmt: skip
+    assert products.required_by({"00312345678920"}, master) == (
+        "products.transaction_history_ndcs[0] = 12345-678-92 (GTIN 00312345678920)",
+    )
+    assert products.required_by({"00312345678944"}, master) == ()
+    with pytest.raises(ValidationError, match=r"products\.transaction_history_ndcs\[1\]: NDC "
+                       r"12345067893 is not in the product master"):  # fmt: skip
+        products.required_by({"00312345678906"}, master[:3])
+
+
+@pytest.mark.parametrize(
+    ("products", "message"),
+    [
+        ({"transaction_history_gtins": ["00312345678907"]},
+         r"products\.transaction_history_gtins\[0\]: check digit"),
+        ({"transaction_history_gtins": ["00312345678906", 312345678906]},
+         r"transaction_history_gtins\[1\]: must be a quoted string of digits"),
+        ({"transaction_history_gtins": "00312345678906"},
+         r"products\.transaction_history_gtins: must be a list"),
+        ({"transaction_history_ndcs": ["123-4567-890"]},
+         r"transaction_history_ndcs\[0\]: must be a hyphenated 10-digit NDC"),
+        ({"transaction_history_gtin": []}, r"products\.transaction_history_gtin: unknown setting"),
+    ],
+)  # fmt: skip
+def test_bad_product_entries_are_refused_naming_the_entry(
+    products: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    data = _demo()
+    data["products"] = products
+    with pytest.raises(ValidationError, match=message):
+        parse_partners(data)  # reading the partners checks the whole file
+    text = resources.files("partners.defaults").joinpath("partners.toml").read_text()
+    bad = text.replace("transaction_history_gtins = []", 'transaction_history_gtins = ["1"]')
+    (tmp_path / "partners.toml").write_text(bad)
+    with pytest.raises(ValidationError, match=r"gtins\[0\]: must be 8 or 12 or 13 or 14 digits"):
+        load_history_products(Home(tmp_path))
