@@ -39,13 +39,15 @@ class BatchDocument:
     pallets: int
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """The rows of a parameterised query as dicts by column name."""
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """A warehouse timestamp (naive means UTC) as an aware UTC datetime."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -55,7 +57,7 @@ def load_locations(
     """``dim_locations`` rows of ``glns`` by GLN; every one must be there (its name and
     address are the Location master data of the DSCSA header)."""
     wanted = sorted(set(glns))
-    rows = _rows(con, "select * from dim_locations where list_contains(?, gln)", wanted)
+    rows = query_rows(con, "select * from dim_locations where list_contains(?, gln)", wanted)
     found = {row["gln"]: row for row in rows}
     missing = [gln for gln in wanted if gln not in found]
     if missing:
@@ -98,25 +100,27 @@ def build_header(
 def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> BatchDocument:
     """Render and validate the EPCIS 1.2 (DSCSA profile) document of one work order."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        orders = _rows(con, "select * from dim_work_orders where work_order_id = ?", work_order_id)
+        orders = query_rows(
+            con, "select * from dim_work_orders where work_order_id = ?", work_order_id
+        )
         if not orders:
             raise SerialtraceError(f"work order {work_order_id} is not in the warehouse")
         order = orders[0]
-        product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
+        product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
         locations = load_locations(con, (order["site_gln"], order["customer_gln"]))
-        units = _rows(
+        units = query_rows(
             con,
             "select serial, line_status as status, line_status_reason as status_reason, "
             "inspected_at from serial_lifecycle where work_order_id = ? order by seq",
             work_order_id,
         )
-        containers = _rows(
+        containers = query_rows(
             con,
             "select sscc, level, commissioned_at from containers "
             "where work_order_id = ? order by level, sscc",
             work_order_id,
         )
-        links = _rows(
+        links = query_rows(
             con,
             "select parent_sscc, parent_level, child_gtin, child_serial, child_sscc, "
             "aggregated_at from aggregation_hierarchy where work_order_id = ? "
@@ -138,34 +142,16 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
 
     def events() -> Iterator[Event]:
         if good:
-            yield ObjectEvent(
-                event_time=_utc(max(u["inspected_at"] for u in good)),
-                action="ADD",
-                biz_step="commissioning",
-                disposition="active",
-                epcs=tuple(sgtin_uri(gtin, u["serial"], cpl) for u in good),
-                read_point=site_sgln,
-                biz_location=site_sgln,
-                lot=order["lot"],
-                expiry=order["expiry"],
-            )
+            yield unit_commissioning(good, gtin, cpl, site_sgln, order)
         if containers:
-            yield ObjectEvent(
-                event_time=_utc(max(c["commissioned_at"] for c in containers)),
-                action="ADD",
-                biz_step="commissioning",
-                disposition="active",
-                epcs=tuple(sscc_uri(c["sscc"], cpl) for c in containers),
-                read_point=site_sgln,
-                biz_location=site_sgln,
-            )
+            yield container_commissioning(containers, cpl, site_sgln)
         yield from aggregation_events(links, gtin, cpl, site_sgln)
         by_reason: dict[str, list[dict[str, Any]]] = {}
         for unit in rejected:
             by_reason.setdefault(unit["status_reason"], []).append(unit)
         for reason, members in sorted(by_reason.items()):
             yield ObjectEvent(
-                event_time=_utc(max(u["inspected_at"] for u in members)),
+                event_time=as_utc(max(u["inspected_at"] for u in members)),
                 action="DELETE",
                 biz_step="decommissioning",
                 disposition="inactive",
@@ -189,6 +175,37 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
     )
 
 
+def unit_commissioning(
+    units: list[dict[str, Any]], gtin: str, cpl: int, site: str, order: Mapping[str, Any]
+) -> ObjectEvent:
+    """Commissioning of line units (ObjectEvent ADD, lot and expiry as ILMD), at the time
+    the last of them passed inspection."""
+    return ObjectEvent(
+        event_time=as_utc(max(u["inspected_at"] for u in units)),
+        action="ADD",
+        biz_step="commissioning",
+        disposition="active",
+        epcs=tuple(sgtin_uri(gtin, u["serial"], cpl) for u in units),
+        read_point=site,
+        biz_location=site,
+        lot=order["lot"],
+        expiry=order["expiry"],
+    )
+
+
+def container_commissioning(containers: list[dict[str, Any]], cpl: int, site: str) -> ObjectEvent:
+    """Commissioning of the SSCCs of cases and pallets, at the last one's time."""
+    return ObjectEvent(
+        event_time=as_utc(max(c["commissioned_at"] for c in containers)),
+        action="ADD",
+        biz_step="commissioning",
+        disposition="active",
+        epcs=tuple(sscc_uri(c["sscc"], cpl) for c in containers),
+        read_point=site,
+        biz_location=site,
+    )
+
+
 def aggregation_events(
     links: list[dict[str, Any]], gtin: str, cpl: int, site_sgln: str
 ) -> Iterator[AggregationEvent]:
@@ -201,7 +218,7 @@ def aggregation_events(
             if parent_level != level:
                 continue
             yield AggregationEvent(
-                event_time=_utc(max(c["aggregated_at"] for c in children)),
+                event_time=as_utc(max(c["aggregated_at"] for c in children)),
                 action="ADD",
                 biz_step="packing",
                 disposition="in_progress",
@@ -319,14 +336,18 @@ def render_decommission(
     sql += " order by h.recorded_at, h.request_id, h.gtin, h.serial"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = [
-            r for r in _rows(con, sql, *params) if DECOMMISSION_CBV[Reason(r["reason"])].emitted
+            r
+            for r in query_rows(con, sql, *params)
+            if DECOMMISSION_CBV[Reason(r["reason"])].emitted
         ]
         if not rows:
             return None
         gtins = sorted({r["gtin"] for r in rows})
         products = {
             p["gtin"]: p
-            for p in _rows(con, "select * from dim_products where list_contains(?, gtin)", gtins)
+            for p in query_rows(
+                con, "select * from dim_products where list_contains(?, gtin)", gtins
+            )
         }
         customers = sorted({r["customer_gln"] for r in rows})
         if receiver_gln is None:
@@ -362,7 +383,7 @@ def render_decommission(
         for key, members in groups.items():
             request, reason, place, occurred_at = key
             words = DECOMMISSION_CBV[Reason(reason)]
-            at = _utc(occurred_at)
+            at = as_utc(occurred_at)
             here = sgln_of(locations, place)
             company = cpl[members[0]["gtin"]]
             scope, scope_id = members[0]["scope"], members[0]["scope_id"]

@@ -35,9 +35,13 @@ from epcis.event_hash import Node
 from epcis.formats import cbv_word
 from epcis.from_warehouse import (
     aggregation_events,
+    as_utc,
     build_header,
+    container_commissioning,
     load_locations,
+    query_rows,
     sgln_of,
+    unit_commissioning,
     unpacking_event,
 )
 from epcis.inbound import canonical_epc, inbound_dir, node_from_json
@@ -98,12 +102,6 @@ class Shipment:
     path: Path
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, list(params))
-    names = [d[0] for d in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def shipments_dir(home: Home) -> Path:
     return home.raw / SHIPMENTS_FOLDER
 
@@ -124,7 +122,7 @@ def _contents(
     con: duckdb.DuckDBPyConnection, work_order_id: str, ssccs: list[str]
 ) -> list[dict[str, Any]]:
     """Every link under the given top-level containers."""
-    return _rows(
+    return query_rows(
         con,
         "select parent_sscc, parent_level, child_level, child_gtin, child_serial, child_sscc, "
         "child_key, case_sscc, pallet_sscc, aggregated_at from aggregation_hierarchy "
@@ -155,13 +153,15 @@ def record_shipment(
     if not home.warehouse.exists():
         raise SerialtraceError(f"no warehouse at {home.warehouse}: materialize it first")
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        orders = _rows(con, "select * from dim_work_orders where work_order_id = ?", work_order_id)
+        orders = query_rows(
+            con, "select * from dim_work_orders where work_order_id = ?", work_order_id
+        )
         if not orders:
             raise ShipmentRefusedError(f"work order {work_order_id} is not in the warehouse")
         order = orders[0]
         known = {
             r["gln"]
-            for r in _rows(
+            for r in query_rows(
                 con,
                 "select gln from dim_locations where list_contains(?, gln)",
                 [destination_gln, location_gln],
@@ -176,7 +176,7 @@ def record_shipment(
         done = shipped_ssccs(home)
         top = [
             r
-            for r in _rows(
+            for r in query_rows(
                 con,
                 "select sscc, level from containers where work_order_id = ? "
                 "and parent_sscc is null order by level desc, sscc",
@@ -190,7 +190,7 @@ def record_shipment(
             )
         ssccs = [r["sscc"] for r in top]
         links = _contents(con, work_order_id, ssccs)
-        units = _rows(
+        units = query_rows(
             con,
             "select gtin, serial, status, case_sscc, pallet_sscc from serial_lifecycle "
             "where work_order_id = ? "
@@ -284,11 +284,7 @@ def load_shipment(home: Home, shipment_id: str) -> list[dict[str, Any]]:
     if not path.exists():
         raise SerialtraceError(f"shipment {shipment_id} is not recorded ({path} missing)")
     with duckdb.connect() as con:
-        return _rows(con, "select * from read_parquet(?) order by sscc", str(path))
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return query_rows(con, "select * from read_parquet(?) order by sscc", str(path))
 
 
 def _bt(gln: str, number: str) -> str:
@@ -303,7 +299,7 @@ def _rework(
     aggregation stream) with the time the child had been packed into that parent."""
     if not child_keys:
         return []
-    return _rows(
+    return query_rows(
         con,
         "select d.parent_sscc, d.parent_level, d.child_serial, d.child_sscc, d.aggregated_at, "
         "(select max(a.aggregated_at) from stg_line__aggregations a "
@@ -326,10 +322,10 @@ def shipment_document(
     work_order_id = first["work_order_id"]
     ssccs = [r["sscc"] for r in rows]
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        order = _rows(con, "select * from dim_work_orders where work_order_id = ?", work_order_id)[
-            0
-        ]
-        product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
+        order = query_rows(
+            con, "select * from dim_work_orders where work_order_id = ?", work_order_id
+        )[0]
+        product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
         locations = load_locations(
             con,
             {
@@ -341,7 +337,7 @@ def shipment_document(
             },
         )
         links = _contents(con, work_order_id, ssccs)
-        containers = _rows(
+        containers = query_rows(
             con,
             "select sscc, level, commissioned_at from containers where work_order_id = ? "
             "and (list_contains(?, sscc) or list_contains(?, parent_sscc)) order by level, sscc",
@@ -349,7 +345,7 @@ def shipment_document(
             ssccs,
             ssccs,
         )
-        units = _rows(
+        units = query_rows(
             con,
             "select serial, case_sscc, inspected_at from serial_lifecycle where work_order_id = ? "
             "and (list_contains(?, pallet_sscc) or list_contains(?, case_sscc)) "
@@ -363,7 +359,7 @@ def shipment_document(
         known = {c["sscc"] for c in containers}
         old_parents = sorted({r["parent_sscc"] for r in rework} - known)
         if old_parents:  # a container a child was unpacked from, not shipped itself
-            containers += _rows(
+            containers += query_rows(
                 con,
                 "select sscc, level, commissioned_at from containers "
                 "where work_order_id = ? and list_contains(?, sscc)",
@@ -399,27 +395,9 @@ def shipment_document(
         for unit in units:
             by_case.setdefault(unit["case_sscc"] or "", []).append(unit)
         for members in by_case.values():
-            yield ObjectEvent(
-                event_time=_utc(max(u["inspected_at"] for u in members)),
-                action="ADD",
-                biz_step="commissioning",
-                disposition="active",
-                epcs=tuple(sgtin_uri(gtin, u["serial"], cpl) for u in members),
-                read_point=site,
-                biz_location=site,
-                lot=order["lot"],
-                expiry=order["expiry"],
-            )
+            yield unit_commissioning(members, gtin, cpl, site, order)
         if containers:
-            yield ObjectEvent(
-                event_time=_utc(max(c["commissioned_at"] for c in containers)),
-                action="ADD",
-                biz_step="commissioning",
-                disposition="active",
-                epcs=tuple(sscc_uri(c["sscc"], cpl) for c in containers),
-                read_point=site,
-                biz_location=site,
-            )
+            yield container_commissioning(containers, cpl, site)
         for move in rework:  # packed, then unpacked in rework, before the current packing
             parent = sscc_uri(move["parent_sscc"], cpl)
             child = (
@@ -428,7 +406,7 @@ def shipment_document(
                 else sscc_uri(move["child_sscc"], cpl)
             )
             yield AggregationEvent(
-                event_time=_utc(move["packed_at"]),
+                event_time=as_utc(move["packed_at"]),
                 action="ADD",
                 biz_step="packing",
                 disposition="in_progress",
@@ -437,7 +415,7 @@ def shipment_document(
                 read_point=site,
                 biz_location=site,
             )
-            yield unpacking_event(_utc(move["aggregated_at"]), parent, (child,), site)
+            yield unpacking_event(as_utc(move["aggregated_at"]), parent, (child,), site)
         yield from aggregation_events(links, gtin, cpl, site)
         parties = (
             ("owning_party", first["source_party_gln"], first["destination_party_gln"]),
@@ -447,7 +425,7 @@ def shipment_document(
         if first["po_number"]:
             transactions.insert(0, ("po", _bt(first["destination_party_gln"], first["po_number"])))
         yield ObjectEvent(
-            event_time=_utc(first["despatched_at"]),
+            event_time=as_utc(first["despatched_at"]),
             action="OBSERVE",
             biz_step="shipping",
             disposition="in_transit",
@@ -485,8 +463,8 @@ def history_required_by(home: Home, shipment_id: str) -> tuple[str, ...]:
         return ()
     work_orders = sorted({r["work_order_id"] for r in load_shipment(home, shipment_id)})
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        master = _rows(con, "select gtin, ndc11 from dim_products order by gtin")
-        shipped = _rows(
+        master = query_rows(con, "select gtin, ndc11 from dim_products order by gtin")
+        shipped = query_rows(
             con,
             "select distinct gtin from dim_work_orders where list_contains(?, work_order_id)",
             work_orders,
@@ -528,7 +506,7 @@ def transaction_history(home: Home, epcs: set[str]) -> TransactionHistory:
         return TransactionHistory((), (), ())
     folders = [str(f.parent) for f in files]
     with duckdb.connect() as con:
-        rows = _rows(
+        rows = query_rows(
             con,
             "select distinct e.file_id, e.event_index, e.biz_step, e.event_time, e.event_json "
             "from read_parquet(?, union_by_name = true) e "
@@ -551,7 +529,7 @@ def transaction_history(home: Home, epcs: set[str]) -> TransactionHistory:
         ids = sorted({r["file_id"] for r in shipping})
         places = sorted(set().union(*(_places(n) for n in events))) if events else []
         master = (
-            _rows(
+            query_rows(
                 con,
                 "select element_id, attribute_id, value from read_parquet(?, union_by_name "
                 "= true) where list_contains(?, file_id) and vocabulary_type = ? "
@@ -685,10 +663,10 @@ def receipt_document(
     if rma is not None and not returned:
         raise SerialtraceError("rma (return authorisation) belongs to a return: set returned")
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        order = _rows(
+        order = query_rows(
             con, "select * from dim_work_orders where work_order_id = ?", first["work_order_id"]
         )[0]
-        product = _rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
+        product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
         locations = load_locations(
             con,
             {
