@@ -100,28 +100,27 @@ def next_work_order(ledger: SerialLedger, prefix: str) -> str:
     return f"{prefix}-{ledger.next_values(f'work_order:{prefix}', 1) + 1:04d}"
 
 
-def run_demo(
+@dataclass
+class DemoBatch:
+    """Steps 1–4 of the demo: one batch from master data to the warehouse and its EPCIS."""
+
+    work_order_id: str
+    line_result: BatchResult
+    epcis_path: Path
+    summary: dict[str, Any]  # its batch_quality row, cross-checked with the line
+
+
+def demo_batch(
     home: Home,
+    cfg: DemoConfig,
     units: int,
-    config: DemoConfig | None = None,
     seed: int | None = None,
     say: Say = _stderr,
-) -> DemoResult:
-    if units < 1:
-        raise SerialtraceError("--units: must be a positive whole number")
-    started = time.perf_counter()
-    cfg = config or load_demo_config()
-    home.ensure()
-
-    stages: dict[str, float] = {}
-    mark = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        stages[stage] = now - mark
-        mark = now
-
+    lap: Callable[[str], None] = lambda _: None,
+) -> DemoBatch:
+    """Master data through the SAP IDoc connector, a released lot, serial allocation, the
+    line bridge against the device simulators, the warehouse (Dagster + dbt) and the
+    batch's EPCIS 1.2 document; ``lap(stage)`` is called after each stage."""
     say(f"[1/10] master data: {cfg.company.name}, GTIN {cfg.product.gtin}, lot {cfg.lot.lot}")
     demo_erp_masterdata(home, cfg, units, say)
     with SerialLedger(home.serial_ledger) as ledger:
@@ -172,6 +171,38 @@ def run_demo(
 
     summary = _batch_summary(home.warehouse, work_order_id)
     _cross_check(summary, line_result)
+    return DemoBatch(work_order_id, line_result, epcis_path, summary)
+
+
+def run_demo(
+    home: Home,
+    units: int,
+    config: DemoConfig | None = None,
+    seed: int | None = None,
+    say: Say = _stderr,
+) -> DemoResult:
+    if units < 1:
+        raise SerialtraceError("--units: must be a positive whole number")
+    started = time.perf_counter()
+    cfg = config or load_demo_config()
+    home.ensure()
+
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[stage] = now - mark
+        mark = now
+
+    made = demo_batch(home, cfg, units, seed, say, lap)
+    work_order_id, line_result, epcis_path, summary = (
+        made.work_order_id,
+        made.line_result,
+        made.epcis_path,
+        made.summary,
+    )
     say("[5/10] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
     shipped = demo_shipping(home, cfg, work_order_id, say)
     lap("shipping")
@@ -196,6 +227,7 @@ def run_demo(
     from partners.demo import demo_partners, refresh_scorecard
 
     demo_partners(home, [d.path for d in shipped.documents if d.format == "1.2-xml"], say)
+    log = home.logs / f"materialize-{work_order_id}.log"
     with log.open("a") as handle, contextlib.redirect_stdout(handle):
         refresh_scorecard(home)
     lap("partners")

@@ -1,5 +1,6 @@
 """A filter changes the chart, in a real browser: a home with two batches on two lines
-(the demo's batch on LINE-1, then a second demo batch on LINE-2), the batch page opened
+(the demo's batch on LINE-1, then a second batch on LINE-2 through the demo's
+batch stages: master data, allocation, line, warehouse), the batch page opened
 on the newest batch, then the sidebar's Line filter set to LINE-1."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 
 from serialtrace.config import load_demo_config
-from serialtrace.demo import DemoResult, run_demo
+from serialtrace.demo import DemoBatch, DemoResult, demo_batch
 from serialtrace.settings import Home
 from tests.dashboards.login import ensure_user
 from tests.dashboards.test_browser import (  # the browser and server helpers
@@ -28,7 +29,7 @@ from tests.dashboards.test_browser import (  # the browser and server helpers
 @pytest.fixture(scope="module")
 def two_lines(
     demo: tuple[Home, DemoResult], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Home, DemoResult, DemoResult]:
+) -> tuple[Home, DemoResult, DemoBatch]:
     source, first = demo
     home = Home(tmp_path_factory.mktemp("two-lines") / "home")
     shutil.copytree(source.root, home.root)
@@ -36,13 +37,13 @@ def two_lines(
     line_2 = dataclasses.replace(
         cfg, work_order=dataclasses.replace(cfg.work_order, line_id="LINE-2")
     )
-    second = run_demo(home, 240, config=line_2, seed=5, say=lambda _: None)
+    second = demo_batch(home, line_2, 240, seed=5, say=lambda _: None)
     ensure_user(home)
     return home, first, second
 
 
 @pytest.fixture(scope="module")
-def two_lines_server(two_lines: tuple[Home, DemoResult, DemoResult]) -> Iterator[str]:
+def two_lines_server(two_lines: tuple[Home, DemoResult, DemoBatch]) -> Iterator[str]:
     yield from _start_dashboards(two_lines[0])
 
 
@@ -58,7 +59,7 @@ def _printed(page: object) -> str:
 def test_line_filter_changes_the_charts(
     two_lines_server: str,
     browser: object,  # noqa: F811 - the fixture imported above
-    two_lines: tuple[Home, DemoResult, DemoResult],
+    two_lines: tuple[Home, DemoResult, DemoBatch],
 ) -> None:
     home, first, second = two_lines
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
@@ -88,7 +89,7 @@ def test_line_filter_changes_the_charts(
 
 
 def test_the_lookup_index_serves_a_batch_added_incrementally(
-    two_lines: tuple[Home, DemoResult, DemoResult],
+    two_lines: tuple[Home, DemoResult, DemoBatch],
 ) -> None:
     """The second batch was built by an incremental run over a warehouse that already had
     the index: the index is still there, holds the new batch's serials, and is used."""
