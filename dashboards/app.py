@@ -13,11 +13,12 @@ with the refusal, never the page's script) instead of a "page not found" box.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
 
-from dashboards import access, auth
+from dashboards import access, auth, timing
 from dashboards.data import one_connection_per_run
 from serialtrace.settings import PROJECT_ROOT
 
@@ -32,6 +33,7 @@ def _at_every_url(title: str, show: Callable[[], None]) -> list[st.Page]:
     ]
 
 
+script_started = time.perf_counter()  # page-run timings (dashboards/timing.py)
 st.set_page_config(page_title="Serialtrace", layout="wide")
 installation = auth.installation()
 user = auth.session_user(installation)
@@ -64,5 +66,7 @@ for spec in access.PAGES:
         pages.append(
             st.Page(refusal, title=spec.title, url_path=spec.url_path, visibility="hidden")
         )
-with one_connection_per_run():  # one read-only warehouse connection per page run
-    st.navigation(pages).run()
+current = st.navigation(pages)
+# one read-only warehouse connection per page run; its timings when SERIALTRACE_DASHBOARDS_TIMINGS
+with one_connection_per_run(), timing.page_run(current.title, script_started):
+    current.run()

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from dashboards import timing
 from serialtrace.errors import SerialtraceError, ValidationError
 
 REJECT_CAUSES = (
@@ -61,12 +62,13 @@ def connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         return
     key = str(warehouse)
     if key not in opened:
-        opened[key] = duckdb.connect(key, read_only=True)
+        with timing.query("connect"):
+            opened[key] = duckdb.connect(key, read_only=True)
     yield opened[key]
 
 
 def _frame(warehouse: Path, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
-    with connect(warehouse) as con:
+    with connect(warehouse) as con, timing.query(timing.query_label(sql)):
         table = con.sql(sql, params=params or []).to_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
@@ -106,13 +108,15 @@ def page_of(
     if size < 1:
         raise ValidationError("page size", "must be at least 1")
     with connect(warehouse) as con:
-        counted = con.sql(f"select count(*) from ({sql}) as q", params=params or []).fetchall()
-        total = int(counted[0][0])
+        with timing.query(timing.query_label(f"count(*) of {sql}")):
+            counted = con.sql(f"select count(*) from ({sql}) as q", params=params or [])
+            total = int(counted.fetchall()[0][0])
         last = max(1, -(-total // size))
         number = min(max(1, number), last)
-        table = con.sql(
-            f"{sql} limit {int(size)} offset {int((number - 1) * size)}", params=params or []
-        ).to_arrow_table()
+        with timing.query(timing.query_label(f"page {number} of {sql}")):
+            table = con.sql(
+                f"{sql} limit {int(size)} offset {int((number - 1) * size)}", params=params or []
+            ).to_arrow_table()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return Page(frame, total, number, size)
@@ -247,10 +251,54 @@ CHILDREN_SQL = (
 )
 
 
+#: What the lifecycle table of a serial shows (mart ``serial_status_history``).
+HISTORY_COLUMNS = (
+    "occurred_at, from_status, to_status, reason, origin, scope, scope_id, recorded_by"
+)
+
+# whether the status history has a one-column index on serial (not built by the marts
+# yet: docs/dashboards.md, "The status history of a serial"); the lookup uses it if so
+HISTORY_INDEX_SQL = (
+    "select count(*) from duckdb_indexes() "
+    "where table_name = 'serial_status_history' and expressions = '[serial]'"
+)
+
+
+def history_sql(*, indexed: bool, with_work_order: bool) -> str:
+    """The status history of one serial, in order. With the index: ``where serial = ?``
+    alone (DuckDB serves a one-column equality from it; the GTIN, first column, is checked
+    by the caller). Without: the GTIN, the serial and, when known, the work order, whose
+    zone maps let DuckDB skip most row groups of a scan."""
+    if indexed:
+        return (
+            f"select gtin, {HISTORY_COLUMNS} from serial_status_history "
+            "where serial = ? order by transition_seq"
+        )
+    return (
+        f"select {HISTORY_COLUMNS} from serial_status_history where gtin = ? and serial = ? "
+        + ("and work_order_id = ? " if with_work_order else "")
+        + "order by transition_seq"
+    )
+
+
+def _history(warehouse: Path, gtin: str, serial: str, work_order: Any) -> pl.DataFrame:
+    with connect(warehouse) as con, timing.query("history index?"):
+        indexed = bool(con.sql(HISTORY_INDEX_SQL).fetchall()[0][0])
+    if indexed:
+        rows = _frame(warehouse, history_sql(indexed=True, with_work_order=False), [serial])
+        return rows.filter(pl.col("gtin") == gtin).drop("gtin")
+    with_work_order = work_order is not None
+    return _frame(
+        warehouse,
+        history_sql(indexed=False, with_work_order=with_work_order),
+        [gtin, serial] + ([work_order] if with_work_order else []),
+    )
+
+
 def _children(warehouse: Path, parents: list[str]) -> pl.DataFrame:
     """The links under each of ``parents``, one index lookup each (an ``in`` list or a
     second condition would make DuckDB scan the table)."""
-    with connect(warehouse) as con:
+    with connect(warehouse) as con, timing.query(timing.query_label(CHILDREN_SQL)):
         # no container: the lookup of an SSCC that has no links, for the columns alone
         tables = [con.sql(CHILDREN_SQL, params=[s]).to_arrow_table() for s in parents or [""]]
     return pl.concat([pl.DataFrame(pl.from_arrow(table)) for table in tables])
@@ -265,7 +313,7 @@ def _serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
     # the filter names the serial alone: DuckDB answers a one-column equality from the
     # mart's index on serial (transforms/macros/lookup_index.sql) but scans the whole
     # table for a filter on two columns; the GTIN is checked on the few rows found
-    with connect(warehouse) as con:
+    with connect(warehouse) as con, timing.query(timing.query_label(SERIAL_LOOKUP_SQL)):
         cursor = con.execute(SERIAL_LOOKUP_SQL, [serial])
         names = [d[0] for d in cursor.description or []]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -274,17 +322,9 @@ def _serial_view(warehouse: Path, gtin: str, serial: str) -> SerialView:
         raise SerialtraceError(f"serial {serial} of GTIN {gtin} is not in the warehouse")
     lifecycle = found[0]
     case, pallet = lifecycle.get("case_sscc"), lifecycle.get("pallet_sscc")
-    # a serial's transitions all carry its work order: naming it lets DuckDB skip the
-    # row groups of other batches (zone maps) instead of scanning the whole history
-    work_order = lifecycle.get("work_order_id")
-    history = _frame(
-        warehouse,
-        "select occurred_at, from_status, to_status, reason, origin, scope, scope_id, "
-        "recorded_by from serial_status_history where gtin = ? and serial = ? "
-        + ("and work_order_id = ? " if work_order is not None else "")
-        + "order by transition_seq",
-        [gtin, serial] + ([work_order] if work_order is not None else []),
-    )
+    # without an index on its serial, a serial's transitions are found by a scan whose
+    # zone maps on the work order (they all carry it) skip the other batches' row groups
+    history = _history(warehouse, gtin, serial, lifecycle.get("work_order_id"))
     children = _children(warehouse, [str(c) for c in (case, pallet) if c])
     case_items = (
         children.filter((pl.col("parent_sscc") == case) & (pl.col("child_level") == "item"))
@@ -310,9 +350,9 @@ def verification_totals(warehouse: Path) -> tuple[dict[str, Any] | None, pl.Data
     not-verified answers by reason, largest first."""
     totals = _frame(
         warehouse,
-        "select sum(queries) as queries, sum(verified_answers) as verified, "
-        "sum(not_verified_answers) as not_verified, "
-        "sum(failed_authentications) as failed_authentications, "
+        "select sum(queries)::bigint as queries, sum(verified_answers)::bigint as verified, "
+        "sum(not_verified_answers)::bigint as not_verified, "
+        "sum(failed_authentications)::bigint as failed_authentications, "
         "max(latency_ms_p99) as latency_ms_p99 from verification_telemetry "
         "where direction = 'incoming'",
     )
@@ -321,7 +361,7 @@ def verification_totals(warehouse: Path) -> tuple[dict[str, Any] | None, pl.Data
         return None, pl.DataFrame()
     reasons = _frame(
         warehouse,
-        "select reason_code as reason, sum(not_verified_answers) as answers "
+        "select reason_code as reason, sum(not_verified_answers)::bigint as answers "
         "from verification_telemetry where direction = 'incoming' and not_verified_answers > 0 "
         "group by reason_code order by answers desc, reason",
     )
@@ -347,3 +387,41 @@ def verification_log_sql(
     if where:
         sql += " where " + " and ".join(where)
     return sql + " order by logged_at desc, query_id", params
+
+
+def partner_scorecard(warehouse: Path) -> pl.DataFrame:
+    """One row per trading partner (mart ``partner_scorecard``); empty when the warehouse
+    has no such mart yet."""
+    with connect(warehouse) as con:
+        found = con.sql(
+            "select count(*) from information_schema.tables where table_name = 'partner_scorecard'"
+        ).fetchall()
+    if not found[0][0]:
+        return pl.DataFrame()
+    return _frame(warehouse, "select * from partner_scorecard order by partner_id")
+
+
+#: The latest deliveries the partners page shows (newest first).
+DELIVERIES_SHOWN = 200
+
+
+def latest_deliveries(ledger: Path, limit: int = DELIVERIES_SHOWN) -> pl.DataFrame:
+    """The newest ``limit`` deliveries of the partner delivery ledger (read-only), with
+    their acknowledgement status."""
+    import sqlite3
+
+    with timing.query("deliveries (ledger)"):
+        ledger_con = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+        try:
+            cursor = ledger_con.execute(
+                "select partner_id, direction, transport, file_name, status, attempts, "
+                "message_id, sent_at, acknowledged_at, ack_kind, "
+                "coalesce(ack_detail, failure_reason) as detail "
+                "from deliveries order by delivery_id desc limit ?",
+                [int(limit)],
+            )
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        finally:
+            ledger_con.close()
+    return pl.DataFrame(rows, schema=names, orient="row")

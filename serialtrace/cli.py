@@ -287,7 +287,7 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
     command = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboards.serve",  # `streamlit run`, after importing what the pages need
         "run",
         str(PROJECT_ROOT / "dashboards" / "app.py"),
         "--server.headless",

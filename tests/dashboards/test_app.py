@@ -3,12 +3,15 @@ a logged-in admin (tests/dashboards/login.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboards import data
 from serialtrace.demo import DemoResult
 from serialtrace.gs1.element_string import encode_unit
 from serialtrace.settings import Home
@@ -141,3 +144,27 @@ def test_verification_log_shows_the_demo_queries(on_demo: tuple[Home, DemoResult
     app.checkbox(key="verification-failures").check().run()
     caption = next(c.value for c in app.caption if c.value.startswith("Rows "))
     assert f"of {not_verified:,} " in caption
+    totals, reasons = data.verification_totals(home.warehouse)
+    # integers, not DuckDB's decimal sums (altair cannot infer a Vega-Lite type for those)
+    assert totals is not None and totals["queries"] == queries
+    assert reasons.schema["answers"] == pl.Int64 and reasons["answers"].sum() == not_verified
+
+
+def test_partners_page_reads_the_mart_and_the_ledger(on_demo: tuple[Home, DemoResult]) -> None:
+    home, _result = on_demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        partners = [
+            r[0] for r in con.execute("select partner_id from partner_scorecard").fetchall()
+        ]
+    with sqlite3.connect(f"file:{home.partners_ledger}?mode=ro", uri=True) as ledger:
+        ids = [r[0] for r in ledger.execute("select delivery_id from deliveries").fetchall()]
+    ledger.close()
+    assert partners and ids  # the demo exports to its partners
+    assert data.partner_scorecard(home.warehouse)["partner_id"].to_list() == sorted(partners)
+    shown = data.latest_deliveries(home.partners_ledger, limit=max(1, len(ids) - 1))
+    assert shown.height == max(1, len(ids) - 1)
+    app = _run("partners.py")
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Partners"] == f"{len(partners):,}"
+    assert len(app.dataframe) == 2  # the scorecard and the latest deliveries

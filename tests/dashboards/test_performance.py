@@ -123,3 +123,37 @@ def test_cached_results_follow_a_rebuild(tmp_path: Path, monkeypatch: pytest.Mon
     assert frame["work_order_id"].to_list() == ["WO-2", "WO-1"]
     assert frame["reconciles"].to_list() == [False, True]
     assert len(calls) == 2
+
+
+def test_the_history_uses_an_index_on_serial_when_the_mart_has_one(
+    demo: tuple[Home, DemoResult], tmp_path: Path
+) -> None:
+    home, _ = demo
+    copy = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute(data.HISTORY_INDEX_SQL).fetchall() == [(0,)]  # not built yet
+        row = con.execute(
+            "select gtin, serial from serial_status_history group by all "
+            "having count(*) > 2 order by serial limit 1"
+        ).fetchone()
+        assert row is not None
+    with duckdb.connect() as con:  # a copy of the three marts the lookup reads
+        con.execute(f"attach '{home.warehouse}' as demo (read_only)")
+        con.execute(f"attach '{copy}' as copy")
+        for table in ("serial_status_history", "serial_lifecycle", "aggregation_hierarchy"):
+            con.execute(f"create table copy.{table} as from demo.{table}")
+    before = data.serial_view(home.warehouse, *row).history
+    with duckdb.connect(str(copy)) as con:
+        con.execute("create index history_serial on serial_status_history (serial)")
+        # another GTIN's unit with the same serial: found by the index, left out
+        con.execute(
+            "insert into serial_status_history by name select * replace "
+            "(left(gtin, 13) || if(right(gtin, 1) = '9', '8', '9') as gtin) "
+            "from serial_status_history where serial = ?",
+            [row[1]],
+        )
+        assert con.execute(data.HISTORY_INDEX_SQL).fetchall() == [(1,)]
+        sql = data.history_sql(indexed=True, with_work_order=False)
+        assert "Index Scan" in _scan_type(con, sql, [row[1]])
+    after = data.serial_view(copy, *row).history
+    assert after.height > 2 and after.equals(before)
