@@ -147,3 +147,21 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
         run.target_dir.rglob("compiled/**/batch_checks_int_aggregation_links_current.sql")
     ).read_text()
     assert "work_order_id in ('WO-1002')" in compiled
+    # a key holding the work order is checked on the changed work order's rows alone:
+    # a unit of WO-1002 twice still fails both keys of int_units_inspected
+    units_check = next(
+        run.target_dir.rglob("compiled/**/batch_checks_int_units_inspected.sql")
+    ).read_text()
+    assert "work_order_id in ('WO-1002')" in units_check
+    copy = tmp_path / "copy" / warehouse.name  # same name: the compiled SQL names it
+    copy.parent.mkdir()
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "insert into int_units_inspected select * from int_units_inspected "
+            "where work_order_id = 'WO-1002' and seq = 1"
+        )
+    assert sorted(_query(copy, f"select check_name, failing_rows from ({units_check})")) == [
+        ("unique(unit_key)", 1),
+        ("unique(work_order_id, seq)", 1),
+    ]

@@ -21,8 +21,9 @@
     Scope (macros/test_scope.sql): when dbt builds only some work orders, the row-wise
     checks and the child side of a relationship look at the rows of the changed work
     orders (`batch_column`), a uniqueness check at every row whose key occurs in them
-    (so a duplicate between a new and an old batch is still found); otherwise the whole
-    table. get_where_subquery hands this test the model unfiltered.
+    (so a duplicate between a new and an old batch is still found; a key that holds the
+    batch column, e.g. (work_order_id, seq), only at the changed rows: a row sharing it
+    belongs to the same work order); otherwise the whole table. get_where_subquery hands this test the model unfiltered.
 #}
 {% test batch_checks(
     model,
@@ -113,10 +114,16 @@ failures as (
     from (
         select
             concat_ws(' | ', {% for column in key %}cast({{ column }} as varchar){{ ", " if not loop.last }}{% endfor %}) as duplicated_key
+        {% if not whole and batch_column in key -%}
+        {#- a key holding the work order: every row sharing it is in scope already -#}
+        from scoped
+        where {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
+        {%- else -%}
         from {{ model }}
         where
             {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
             {% if not whole %}and ({{ key_list }}) in (select {{ key_list }} from scoped){% endif %}
+        {%- endif %}
         group by {{ key_list }}
         having count(*) > 1
     ) as duplicates
