@@ -12,11 +12,14 @@ Steps: generate the raw zone with bench/generate_rawzone.py (cached in --cache-d
 reused; files a previous run added are removed first), `dbt build` into a fresh
 warehouse (timed, peak RSS of the dbt process from wait4), append one batch of
 --increment units, `dbt build` again (incremental, same target folder so dbt parses
-partially), append a second batch and build once more as the data-triggered run does:
-`dbt build --selector new_line_data` (transforms/selectors.yml: the models that depend
-on line data, the models they read, the data tests of the former; no unit tests, which
-test SQL logic on fixed inputs, not the data, and are left to the full build and CI),
-then time
+partially), then the data-triggered run as the Dagster dbt assets do it: in a Python
+process of its own that runs dbt in process (orchestration/dbt_inprocess.py, child
+bench/_inprocess_build.py) `dbt build --selector new_line_data` (transforms/selectors.yml:
+the models that depend on line data, the models they read, the data tests of the
+former; no unit tests, which test SQL logic on fixed inputs, not the data, and are left
+to the full build and CI): the process parses the project (timed apart, what a fresh
+Dagster run worker pays first), a second batch arrives and is built, a third arrives and
+is built by the same warm process. Then time
 `select count(*), count(distinct serial)` over the raw print and inspect Parquet in
 DuckDB with the same settings. The machine's load average (1 min) is recorded before
 and after each step: on a shared machine the figures are only comparable under a
@@ -123,7 +126,11 @@ def dbt_build(raw: Path, warehouse: Path, work: Path, *flags: str) -> dict[str, 
         _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    results = json.loads((work / "target" / "run_results.json").read_text())
+    run_results = work / "target" / "run_results.json"
+    if not run_results.exists():
+        tail = log.read_text()[-2000:]
+        raise SystemExit(f"dbt build wrote no run_results.json (exit {code}):\n{tail}")
+    results = json.loads(run_results.read_text())
     nodes = results["results"]
     if code != 0:
         failed = [r["unique_id"] for r in nodes if r["status"] in ("error", "fail")]
@@ -141,6 +148,49 @@ def dbt_build(raw: Path, warehouse: Path, work: Path, *flags: str) -> dict[str, 
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # Linux: KiB
         "slowest": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest},
     }
+
+
+class InProcessBuilds:
+    """bench/_inprocess_build.py as a child process, asked one step at a time."""
+
+    def __init__(self, raw: Path, warehouse: Path) -> None:
+        self.env = {
+            **os.environ,
+            "SERIALTRACE_RAW_DIR": str(raw.resolve()),
+            "SERIALTRACE_WAREHOUSE": str(warehouse.resolve()),
+            "SERIALTRACE_DUCKDB_MEMORY": MEMORY_LIMIT,
+        }
+        self.child: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> InProcessBuilds:
+        self.child = subprocess.Popen(
+            [sys.executable, str(BENCH_DIR / "_inprocess_build.py")],
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def ask(self, command: str) -> dict[str, Any]:
+        """Run one step in the child; its figures with the load before and after."""
+        assert self.child is not None and self.child.stdin and self.child.stdout
+        load_before = load_average()
+        self.child.stdin.write(command + "\n")
+        self.child.stdin.flush()
+        line = self.child.stdout.readline()
+        if not line:
+            raise SystemExit(f"in-process dbt child died during {command!r}")
+        answer: dict[str, Any] = json.loads(line)
+        if answer.get("failed"):
+            raise SystemExit(f"in-process {command} failed: {answer['failed']}")
+        return {**answer, "load_before": load_before, "load_after": load_average()}
+
+    def __exit__(self, *_: object) -> None:
+        if self.child is not None:
+            if self.child.stdin:
+                self.child.stdin.close()
+            self.child.wait(timeout=60)
 
 
 def _changed_batches(warehouse: Path) -> int:
@@ -197,10 +247,17 @@ def main(argv: list[str] | None = None) -> int:
         incremental = dbt_build(raw, warehouse, work)
         print(f"incremental build: {incremental}", flush=True)
         changed = _changed_batches(warehouse)
-        _generator().generate(raw, args.increment, 1, first_batch=batches + 1)
-        data_only = dbt_build(raw, warehouse, work, "--selector", "new_line_data")
-        print(f"data-triggered build (--selector new_line_data): {data_only}", flush=True)
-        data_only_changed = _changed_batches(warehouse)
+        with InProcessBuilds(raw, warehouse) as inprocess:
+            parse = inprocess.ask("parse")
+            print(f"in-process parse: {parse}", flush=True)
+            _generator().generate(raw, args.increment, 1, first_batch=batches + 1)
+            data_only = inprocess.ask("build")
+            print(f"data-triggered build, first in its process: {data_only}", flush=True)
+            data_only_changed = _changed_batches(warehouse)
+            _generator().generate(raw, args.increment, 1, first_batch=batches + 2)
+            warm = inprocess.ask("build")
+            print(f"data-triggered build, warm process: {warm}", flush=True)
+            warm_changed = _changed_batches(warehouse)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             (serials,) = con.execute("select count(*) from serial_lifecycle").fetchall()[0]
         warehouse_mb = round(warehouse.stat().st_size / 2**20)
@@ -232,14 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         "incremental_peak_rss_mb": incremental["peak_rss_mb"],
         "incremental_batches_rebuilt": changed,
         "incremental_slowest_s": incremental["slowest"],
+        "data_triggered_mode": "in process (dbtRunner, parsed manifest reused)",
+        "data_triggered_parse_s": parse["seconds"],
+        "data_triggered_parse_cpu_s": parse["cpu_s"],
         "data_triggered_s": data_only["seconds"],
         "data_triggered_cpu_s": data_only["cpu_s"],
-        "data_triggered_dbt_elapsed_s": data_only["dbt_elapsed_s"],
         "data_triggered_load": [data_only["load_before"], data_only["load_after"]],
         "data_triggered_nodes": data_only["nodes"],
         "data_triggered_peak_rss_mb": data_only["peak_rss_mb"],
         "data_triggered_batches_rebuilt": data_only_changed,
         "data_triggered_slowest_s": data_only["slowest"],
+        "data_triggered_warm_s": warm["seconds"],
+        "data_triggered_warm_cpu_s": warm["cpu_s"],
+        "data_triggered_warm_load": [warm["load_before"], warm["load_after"]],
+        "data_triggered_warm_batches_rebuilt": warm_changed,
+        "data_triggered_warm_slowest_s": warm["slowest"],
         "serials_in_warehouse": serials,
         "warehouse_mb": warehouse_mb,
         "plain_scan_s": round(scan_s, 2),
@@ -250,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         and full["peak_rss_mb"] <= 6144
         and incremental["seconds"] <= 10,
         "data_triggered_target_met": data_only["seconds"] <= 10,
+        "data_triggered_warm_target_met": warm["seconds"] <= 10,
     }
     print(json.dumps(figures))
     return 0

@@ -13,7 +13,11 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
+from orchestration.dbt_inprocess import InvocationOutcome, stream_dbt
+from orchestration.resources import DuckDBWarehouse, RawZone
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import PROJECT_ROOT, Home
 
@@ -67,10 +71,56 @@ def prepare_manifest(home: Home) -> Path:
 translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def run_dbt_build(
+    context: AssetExecutionContext,
+    manifest: Path,
+    dbt: DbtCliResource,
+    env: dict[str, str],
+) -> Iterator[Any]:
+    """``dbt build`` of the assets (and checks) the run selected, in this process
+    (orchestration/dbt_inprocess.py): the same selection arguments dagster-dbt would give
+    its child process, the same event conversion, no new interpreter and no re-parse."""
+    params = get_updated_cli_invocation_params_for_context(
+        context=context, manifest=dbt_project_manifest(manifest), dagster_dbt_translator=translator
+    )
+    if params.indirect_selection:
+        env = {**env, "DBT_INDIRECT_SELECTION": params.indirect_selection}
+    project_dir = Path(params.dbt_project.project_dir) if params.dbt_project else TRANSFORMS_DIR
+    outcome = InvocationOutcome()
+    for raw_event in stream_dbt(
+        ["build", *params.selection_args],
+        project_dir=project_dir,
+        profiles_dir=Path(dbt.profiles_dir or TRANSFORMS_DIR),
+        env=env,
+        outcome=outcome,
+    ):
+        event = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
+        yield from event.to_default_asset_events(
+            manifest=params.manifest, dagster_dbt_translator=translator, context=context
+        )
+    if not outcome.success:
+        # a failing test already failed its asset check; the run fails loudly too
+        failed = ", ".join(outcome.failed()) or str(outcome.exception)
+        raise SerialtraceError(f"dbt build failed: {failed}")
+
+
+def dbt_project_manifest(manifest: Path) -> dict[str, Any]:
+    """manifest.json as a dictionary (what dagster-dbt's selection helpers read)."""
+    from dagster_dbt.dbt_manifest import validate_manifest
+
+    return dict(validate_manifest(manifest))
+
+
 def build_dbt_assets(manifest: Path) -> Any:
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator)
-    def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def warehouse_models(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: DuckDBWarehouse,
+        raw_zone: RawZone,
+    ) -> Iterator[Any]:
         """Every dbt model and test of transforms/ (staging, intermediate, marts)."""
-        yield from dbt.cli(["build"], context=context).stream()
+        env = {"SERIALTRACE_RAW_DIR": raw_zone.path, "SERIALTRACE_WAREHOUSE": warehouse.path}
+        yield from run_dbt_build(context, manifest, dbt, env)
 
     return warehouse_models

@@ -41,7 +41,7 @@ def test_every_invariant_is_an_asset_check(demo: tuple[Home, DemoResult]) -> Non
     for test, model in INVARIANTS.items():
         assert AssetCheckKey(AssetKey(model), test) in checks, test
     # generic tests too, on their model
-    assert AssetCheckKey(AssetKey("serial_lifecycle"), "unique_serial_lifecycle_unit_key") in checks
+    assert AssetCheckKey(AssetKey("serial_lifecycle"), "batch_checks_serial_lifecycle") in checks
 
 
 def _pack_into_second_case(home: Home) -> str:

@@ -41,7 +41,7 @@ def printed_unit_without_outcome(demo: DemoZone) -> None:
     [
         (
             serial_in_two_cases,
-            {"assert_no_child_in_two_parents", "unique_int_aggregation_links_current_child_key"},
+            {"assert_no_child_in_two_parents", "batch_checks_int_aggregation_links_current"},
             {"aggregation_hierarchy", "containers", "serial_lifecycle", "batch_quality"},
         ),
         (

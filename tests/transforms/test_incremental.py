@@ -123,12 +123,45 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
     row.update(work_order_id="WO-1002", line_id=wo2.spec.line_id, parent_full=False)
     write_rows(raw / "line/aggregate/work_order=WO-1002/part-00001.parquet", [row], AGGREGATE)
 
-    run = run_dbt(["build"], raw_dir=raw, warehouse=warehouse, work_dir=tmp_path)
+    run = run_dbt(
+        ["build", "--store-failures"], raw_dir=raw, warehouse=warehouse, work_dir=tmp_path
+    )
 
     assert not run.success
     assert {
         "assert_no_child_in_two_parents",
-        "unique_int_aggregation_links_current_child_key",
+        "batch_checks_int_aggregation_links_current",
     } <= run.failed()
-    compiled = next(run.target_dir.rglob("assert_no_child_in_two_parents.sql")).read_text()
+    # the folded key checks name the rule that broke: the child's key, not the pair
+    failing = _query(
+        warehouse,
+        "select check_name, failing_rows "
+        "from main_dbt_test__audit.batch_checks_int_aggregation_links_current",
+    )
+    assert failing == [("unique(child_key)", 1)]
+    compiled = next(
+        run.target_dir.rglob("compiled/**/assert_no_child_in_two_parents.sql")
+    ).read_text()
     assert "work_order_id in ('WO-1002')" in compiled  # only the changed batch was in scope
+    compiled = next(
+        run.target_dir.rglob("compiled/**/batch_checks_int_aggregation_links_current.sql")
+    ).read_text()
+    assert "work_order_id in ('WO-1002')" in compiled
+    # a key holding the work order is checked on the changed work order's rows alone:
+    # a unit of WO-1002 twice still fails both keys of int_units_inspected
+    units_check = next(
+        run.target_dir.rglob("compiled/**/batch_checks_int_units_inspected.sql")
+    ).read_text()
+    assert "work_order_id in ('WO-1002')" in units_check
+    copy = tmp_path / "copy" / warehouse.name  # same name: the compiled SQL names it
+    copy.parent.mkdir()
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "insert into int_units_inspected select * from int_units_inspected "
+            "where work_order_id = 'WO-1002' and seq = 1"
+        )
+    assert sorted(_query(copy, f"select check_name, failing_rows from ({units_check})")) == [
+        ("unique(unit_key)", 1),
+        ("unique(work_order_id, seq)", 1),
+    ]

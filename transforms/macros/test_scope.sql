@@ -65,6 +65,10 @@
         {%- endif -%}
     {%- endif -%}
     {%- set test_name = model.test_metadata.name -%}
+    {%- if test_name == 'batch_checks' -%}
+        {#- scopes each of its checks itself (tests/generic/batch_checks.sql) -#}
+        {{ return(relation) }}
+    {%- endif -%}
     {%- set kwargs = model.test_metadata.kwargs -%}
     {%- set scope = changed_batch_predicate(batch_column) -%}
     {%- if test_name == 'unique' -%}

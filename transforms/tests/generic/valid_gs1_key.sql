@@ -18,20 +18,7 @@ checked as (
 
     select
         gs1_key,
-        case
-            when length(gs1_key) = {{ length }}
-                and translate(gs1_key, '0123456789', '') = ''
-                then (
-                    10 - (
-                        {% for position in range(1, length) -%}
-                        cast(substr(gs1_key, {{ position }}, 1) as integer)
-                            * {{ 3 if (length - position) % 2 == 1 else 1 }}
-                        {%- if not loop.last %} + {% endif %}
-                        {% endfor %}
-                    ) % 10
-                ) % 10 = cast(substr(gs1_key, {{ length }}, 1) as integer)
-            else false
-        end as is_valid
+        {{ gs1_key_is_valid('gs1_key', length) }} as is_valid
 
     from keys
 
