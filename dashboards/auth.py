@@ -25,7 +25,14 @@ from dashboards import access
 from dashboards.login_hint import first_admin_command, has_users
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import CLIENT_ENV, Home, resolve_home
-from serialtrace.users import AuthenticationError, User, UserStore, check_password, hash_password
+from serialtrace.users import (
+    AuthenticationError,
+    LockedOutError,
+    User,
+    UserStore,
+    check_password,
+    hash_password,
+)
 
 #: Session-state keys (server side). USER_KEY is set only by a successful login.
 USER_KEY = "serialtrace_user"
@@ -34,6 +41,10 @@ NOTICE_KEY = "serialtrace_notice"
 #: The one message of a failed login (it never says which part was wrong).
 LOGIN_FAILED = "Login failed: wrong user name or password, or the account is disabled."
 SESSION_ENDED = "Your session has ended: log in again."
+LOGIN_LOCKED = (
+    "Login locked after too many failed attempts, until {until}. "
+    "An administrator can unlock it by setting a new password."
+)
 
 _dummy_hash: list[str] = []  # one random hash per process (no secret: nobody knows its input)
 
@@ -46,7 +57,11 @@ def installation() -> Home:
 def check_credentials(users: UserStore, name: str, password: str) -> User | None:
     """The enabled user with this name and password, else None. One password hash is
     computed whatever the outcome, so the time taken does not tell an unknown or disabled
-    user from a wrong password."""
+    user from a wrong password. Every failure counts towards the name's lock (unknown
+    names too); a locked name raises :class:`LockedOutError`, whatever the password."""
+    until = users.locked_until(name)
+    if until is not None:
+        raise LockedOutError(name, until)
     try:
         known: User | None = users.get(name)
     except SerialtraceError:
@@ -55,9 +70,14 @@ def check_credentials(users: UserStore, name: str, password: str) -> User | None
         if not _dummy_hash:
             _dummy_hash.append(hash_password(secrets.token_urlsafe(24)))
         check_password(password, _dummy_hash[0])
+        locked = users.record_failed_login(name)
+        if locked is not None:
+            raise LockedOutError(name, locked)
         return None
     try:
         return users.authenticate(name, password)
+    except LockedOutError:
+        raise
     except AuthenticationError:
         return None
 
@@ -149,7 +169,11 @@ def login_page() -> None:
         submitted = st.form_submit_button("Log in")
     if not submitted:
         return
-    user = check_credentials(UserStore(home.users_db), name.strip(), password)
+    try:
+        user = check_credentials(UserStore(home.users_db), name.strip(), password)
+    except LockedOutError as exc:
+        st.error(LOGIN_LOCKED.format(until=f"{exc.until:%Y-%m-%d %H:%M} UTC"))
+        return
     if user is None:
         st.error(LOGIN_FAILED)
         return

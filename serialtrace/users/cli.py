@@ -135,8 +135,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    for u in _store(args).all():
+    store = _store(args)
+    for u in store.all():
         state = "disabled" if u.disabled else "enabled"
+        until = store.locked_until(u.name)
+        if until is not None:
+            state += f", locked until {until:%Y-%m-%d %H:%M:%S} UTC"
         print(
             f"{u.name:<20} {u.full_name:<28} {','.join(u.roles):<28} "
             f"{','.join(u.clients):<16} {u.email or '-':<28} {state}"

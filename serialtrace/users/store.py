@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +30,11 @@ ROLES: Final[tuple[str, ...]] = (
     "auditor",
 )
 ALL_CLIENTS: Final = "*"
+#: Consecutive failed logins of one name after which it is locked, and for how long
+#: (21 CFR 11.300(d): safeguards against the unauthorized use of passwords). Names that
+#: are not users are counted and locked alike, so a lock tells nothing about a name.
+MAX_FAILED_LOGINS: Final = 5
+LOCKOUT: Final = timedelta(minutes=15)
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -47,11 +52,39 @@ CREATE TABLE IF NOT EXISTS users (
     changed_at    TEXT NOT NULL,
     changed_by    TEXT NOT NULL
 );
+-- consecutive failed logins per name as typed (a success or a new password clears them)
+CREATE TABLE IF NOT EXISTS login_failures (
+    name             TEXT PRIMARY KEY,
+    failures         INTEGER NOT NULL,
+    first_failure_at TEXT NOT NULL,
+    last_failure_at  TEXT NOT NULL,
+    locked_until     TEXT            -- set when failures reach MAX_FAILED_LOGINS
+);
+-- every lock, kept for the record (who was locked, when, after how many failures)
+CREATE TABLE IF NOT EXISTS login_lockouts (
+    name         TEXT NOT NULL,
+    locked_at    TEXT NOT NULL,
+    locked_until TEXT NOT NULL,
+    failures     INTEGER NOT NULL
+);
 """
 
 
 class AuthenticationError(SerialtraceError):
     """Wrong user name or password, or a disabled user (the message does not say which)."""
+
+
+class LockedOutError(AuthenticationError):
+    """Too many failed logins in a row: the name is locked for a while, whatever the
+    password."""
+
+    def __init__(self, name: str, until: datetime) -> None:
+        self.until = until
+        super().__init__(
+            f"user {name!r}: locked after {MAX_FAILED_LOGINS} failed logins until "
+            f"{until:%Y-%m-%d %H:%M:%S} UTC; an admin unlocks it by setting a new password "
+            "(serialtrace users passwd)"
+        )
 
 
 class PermissionDeniedError(SerialtraceError):
@@ -196,9 +229,16 @@ class UserStore:
                 "UPDATE users SET password_hash = ?, changed_at = ?, changed_by = ? WHERE name = ?",
                 (stored, _now(), by, name),
             )
+            db.execute("DELETE FROM login_failures WHERE name = ?", (name,))  # unlocks
 
-    def authenticate(self, name: str, password: str) -> User:
-        """The user, when the name and password match an enabled user."""
+    def authenticate(self, name: str, password: str, *, now: datetime | None = None) -> User:
+        """The user, when the name and password match an enabled user and the name is not
+        locked (:class:`LockedOutError`). A failure counts towards the lock; a success
+        clears the count."""
+        moment = now or datetime.now(UTC)
+        until = self.locked_until(name, now=moment)
+        if until is not None:
+            raise LockedOutError(name, until)
         with self._connect() as db:
             row = db.execute(
                 "SELECT name, full_name, roles, clients, email, disabled_at, password_hash"
@@ -206,8 +246,63 @@ class UserStore:
                 (name,),
             ).fetchone()
         if row is None or row[5] is not None or not check_password(password, row[6]):
+            locked = self.record_failed_login(name, now=moment)
+            if locked is not None:
+                raise LockedOutError(name, locked)
             raise AuthenticationError(f"user {name!r}: wrong user name or password, or disabled")
+        with self._connect() as db:
+            db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
         return _user(row[:6])
+
+    def locked_until(self, name: str, *, now: datetime | None = None) -> datetime | None:
+        """When the lock of ``name`` ends, while it is locked; else None."""
+        moment = now or datetime.now(UTC)
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT locked_until FROM login_failures WHERE name = ?", (name,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        until = datetime.fromisoformat(row[0])
+        return until if until > moment else None
+
+    def record_failed_login(self, name: str, *, now: datetime | None = None) -> datetime | None:
+        """Count one failed login of ``name`` (a user or not). Returns the end of the lock
+        when this failure locks the name. After a lock has run out, counting starts anew."""
+        moment = now or datetime.now(UTC)
+        stamp = moment.isoformat(timespec="seconds")
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT failures, locked_until FROM login_failures WHERE name = ?", (name,)
+            ).fetchone()
+            failures = 1 if row is None or row[1] is not None else int(row[0]) + 1
+            until = moment + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
+            until_text = until.isoformat(timespec="seconds") if until else None
+            db.execute(
+                "INSERT INTO login_failures VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE"
+                " SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,"
+                " locked_until = excluded.locked_until,"
+                " first_failure_at = CASE WHEN excluded.failures = 1"
+                " THEN excluded.first_failure_at ELSE first_failure_at END",
+                (name, failures, stamp, stamp, until_text),
+            )
+            if until_text is not None:
+                db.execute(
+                    "INSERT INTO login_lockouts VALUES (?, ?, ?, ?)",
+                    (name, stamp, until_text, failures),
+                )
+        return until
+
+    def lockouts(self) -> list[tuple[str, str, str, int]]:
+        """Every lock so far: (name, locked at, locked until, failures), oldest first."""
+        with self._connect() as db:
+            return [
+                (str(r[0]), str(r[1]), str(r[2]), int(r[3]))
+                for r in db.execute(
+                    "SELECT name, locked_at, locked_until, failures FROM login_lockouts"
+                    " ORDER BY locked_at, rowid"
+                )
+            ]
 
     def require(self, name: str, *roles: str) -> User:
         """The enabled user ``name``, who must hold one of ``roles`` (any role if none)."""

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboards import access, auth
-from dashboards.auth import CLIENT_KEY, LOGIN_FAILED, SESSION_ENDED, USER_KEY
+from dashboards.auth import CLIENT_KEY, LOGIN_FAILED, LOGIN_LOCKED, SESSION_ENDED, USER_KEY
 from serialtrace.settings import Home
 from serialtrace.users import User, UserStore
 from tests.dashboards.conftest import ACME_PRINTED, TwoClients
@@ -81,6 +81,26 @@ def test_a_failed_login_says_one_generic_thing(
     assert [e.value for e in app.error] == [LOGIN_FAILED]
     assert USER_KEY not in app.session_state
     assert not app.sidebar.caption  # no page, nobody logged in
+
+
+def test_too_many_failed_logins_lock_the_name_in_the_app(installation: Home) -> None:
+    """Failures count towards a lock whoever the name is (a user, or not); the login that
+    locks and every login while locked (the right password included) say so, with the
+    time the lock ends, and log nobody in."""
+    from serialtrace.users import MAX_FAILED_LOGINS
+
+    users = UserStore(installation.users_db)
+    for name in ("qa", "nobody"):
+        for _ in range(MAX_FAILED_LOGINS - 1):
+            assert auth.check_credentials(users, name, "wrong-password") is None
+        for password in ("wrong-password", PASSWORD):
+            app = app_login(name, password)
+            assert not app.exception
+            (error,) = [e.value for e in app.error]
+            assert error.startswith(LOGIN_LOCKED.split("{until}")[0]) and "UTC" in error
+            assert USER_KEY not in app.session_state
+    users.set_password("qa", PASSWORD, by="tests")  # an admin unlocks
+    assert app_login("qa").session_state[USER_KEY] == "qa"
 
 
 def test_a_disabled_user_cannot_log_in(installation: Home) -> None:

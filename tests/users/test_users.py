@@ -164,3 +164,44 @@ def test_cli_add_list_passwd_disable(
     UserStore(tmp_path / "users.sqlite").authenticate("op", "brand new pass")
     assert run(["users", "disable", "op", *home]) == 0
     assert UserStore(tmp_path / "users.sqlite").get("op").disabled
+
+
+def test_failed_logins_lock_a_name_for_a_while(tmp_path: Path) -> None:
+    """21 CFR 11.300(d): MAX_FAILED_LOGINS failures in a row lock the name (the right
+    password included) until LOCKOUT has passed or an admin sets a new password; a success
+    before that clears the count; names that are not users are locked alike."""
+    from datetime import UTC, datetime, timedelta
+
+    from serialtrace.users import LOCKOUT, MAX_FAILED_LOGINS, LockedOutError
+
+    store = UserStore(tmp_path / "users.sqlite")
+    store.add("qa1", PW, full_name="Quinn Quality", roles=["quality"], by="root")
+    t0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        with pytest.raises(AuthenticationError) as failed:
+            store.authenticate("qa1", "wrong password", now=t0)
+        assert not isinstance(failed.value, LockedOutError)
+    store.authenticate("qa1", PW, now=t0)  # a success clears the count
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        with pytest.raises(AuthenticationError):
+            store.authenticate("qa1", "wrong password", now=t0)
+    with pytest.raises(LockedOutError, match="locked after 5 failed logins"):
+        store.authenticate("qa1", "wrong password", now=t0)  # the failure that locks
+    with pytest.raises(LockedOutError):
+        store.authenticate("qa1", PW, now=t0 + LOCKOUT - timedelta(seconds=1))
+    assert store.authenticate("qa1", PW, now=t0 + LOCKOUT).name == "qa1"  # lock ran out
+    for _ in range(MAX_FAILED_LOGINS):
+        with pytest.raises(AuthenticationError):
+            store.authenticate("qa1", "wrong password", now=t0 + 2 * LOCKOUT)
+    assert store.locked_until("qa1", now=t0 + 2 * LOCKOUT) == t0 + 3 * LOCKOUT
+    store.set_password("qa1", "a new secret!", by="root")  # an admin unlocks
+    assert store.authenticate("qa1", "a new secret!").name == "qa1"
+    for _ in range(MAX_FAILED_LOGINS):  # an unknown name locks like a user's
+        with pytest.raises(AuthenticationError):
+            store.authenticate("nobody", PW, now=t0)
+    assert store.locked_until("nobody", now=t0) == t0 + LOCKOUT
+    assert [(name, failures) for name, _, _, failures in store.lockouts()] == [
+        ("qa1", 5),  # at t0
+        ("nobody", 5),  # at t0 too, recorded after
+        ("qa1", 5),  # at t0 + 2 LOCKOUT
+    ]
