@@ -59,14 +59,14 @@ def check_credentials(users: UserStore, name: str, password: str) -> User | None
     computed whatever the outcome, so the time taken does not tell an unknown or disabled
     user from a wrong password. Every failure counts towards the name's lock (unknown
     names too); a locked name raises :class:`LockedOutError`, whatever the password."""
-    until = users.locked_until(name)
-    if until is not None:
-        raise LockedOutError(name, until)
     try:
         known: User | None = users.get(name)
     except SerialtraceError:
         known = None
-    if known is None or known.disabled:
+    if known is None or known.disabled:  # authenticate() keeps the lock of a known user
+        until = users.locked_until(name)
+        if until is not None:
+            raise LockedOutError(name, until)
         if not _dummy_hash:
             _dummy_hash.append(hash_password(secrets.token_urlsafe(24)))
         check_password(password, _dummy_hash[0])

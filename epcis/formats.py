@@ -177,6 +177,20 @@ def _generic_xml(parent: etree._Element, node: Node, form: str) -> etree._Elemen
     return element
 
 
+#: Where the schema orders the children of an element otherwise than the hash's order.
+_ERROR_DECLARATION_ORDER = {"declarationTime": 0, "reason": 1, "correctiveEventIDs": 2}
+
+
+def _schema_order(name: str, children: list[Node]) -> list[Node]:
+    """``children`` of element ``name`` in the order the XSD wants (``unset`` before
+    ``set`` in a persistent disposition; the error declaration's fields)."""
+    if name == "persistentDisposition":
+        return sorted(children, key=lambda c: c.name != "unset")
+    if name == "errorDeclaration":
+        return sorted(children, key=lambda c: _ERROR_DECLARATION_ORDER.get(c.name, 3))
+    return children
+
+
 def _fill_xml(element: etree._Element, node: Node, form: str) -> None:
     name = node.name
     if node.text:
@@ -195,15 +209,7 @@ def _fill_xml(element: etree._Element, node: Node, form: str) -> None:
     for child in node.children:
         if child.name.startswith(XSI):
             element.set(child.name, child.text)
-    if name == "persistentDisposition":
-        children = sorted(children, key=lambda c: c.name != "unset")
-    elif name == "errorDeclaration":
-        children = sorted(
-            children,
-            key=lambda c: {"declarationTime": 0, "reason": 1, "correctiveEventIDs": 2}.get(
-                c.name, 3
-            ),
-        )
+    children = _schema_order(name, children)
     for child in children:
         _generic_xml(element, child, form)
 
@@ -613,15 +619,7 @@ def _generic_text(out: list[str], node: Node, form: str, declared: frozenset[str
         if child.name.startswith(XSI):
             raise _NotPlainError  # a namespaced attribute: lxml picks the prefix
         children.append(child)
-    if name == "persistentDisposition":
-        children = sorted(children, key=lambda c: c.name != "unset")
-    elif name == "errorDeclaration":
-        children = sorted(
-            children,
-            key=lambda c: {"declarationTime": 0, "reason": 1, "correctiveEventIDs": 2}.get(
-                c.name, 3
-            ),
-        )
+    children = _schema_order(name, children)
     _element_text(out, name, declared, attributes, text, children, form)
 
 

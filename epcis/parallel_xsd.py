@@ -4,7 +4,8 @@ libxml2 validates in C but holds the GIL, so a thread does not help; a second pr
 The writer hands every block it writes to the file to a :class:`ConcurrentValidator` as
 well; once the document passes ``start_after`` bytes (small documents are validated after
 writing, as before: starting a process costs more than they do) a child process
-(``python -m epcis.parallel_xsd``: a fresh interpreter that imports only this module,
+(``python -m epcis.parallel_xsd``: a fresh interpreter that imports this module and
+``epcis.validate``,
 never the parent's main script, unlike multiprocessing's spawn) is started, given the
 bytes written so far (read back from the file), then every further block on its stdin,
 and validates them with the official XSD as a stream (libxml2's
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from lxml import etree
+
+from epcis.validate import release
 
 #: Documents up to this size are validated after writing, in the writer's process.
 START_AFTER_BYTES: Final = 8 * 2**20
@@ -62,11 +65,7 @@ def _validate_stream(schema_file: str, tags: tuple[str, ...], source: IO[bytes])
         try:
             parser.feed(block)
             for _event, element in parser.read_events():
-                element.clear()
-                parent = element.getparent()
-                if parent is not None:
-                    while element.getprevious() is not None:
-                        del parent[0]
+                release(element)
         except etree.XMLSyntaxError as exc:
             problem = str(exc.msg or exc).strip() or "document is not valid"
     if problem is None:

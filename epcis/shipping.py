@@ -20,7 +20,7 @@ from __future__ import annotations
 import getpass
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -313,6 +313,25 @@ def _rework(
     )
 
 
+def _shipment_master_data(
+    con: duckdb.DuckDBPyConnection, first: Mapping[str, Any], receiver_gln: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """The work order, product and locations (both parties' and sites', and the receiver's
+    when named) of a shipment, from its first row."""
+    order = query_rows(
+        con, "select * from dim_work_orders where work_order_id = ?", first["work_order_id"]
+    )[0]
+    product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
+    glns = {
+        first["source_party_gln"],
+        first["source_location_gln"],
+        first["destination_party_gln"],
+        first["destination_location_gln"],
+        *([receiver_gln] if receiver_gln else []),
+    }
+    return order, product, load_locations(con, glns)
+
+
 def shipment_document(
     home: Home, shipment_id: str, *, receiver_gln: str | None = None
 ) -> tuple[DocumentHeader, Iterator[Event], dict[str, int]]:
@@ -322,20 +341,7 @@ def shipment_document(
     work_order_id = first["work_order_id"]
     ssccs = [r["sscc"] for r in rows]
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        order = query_rows(
-            con, "select * from dim_work_orders where work_order_id = ?", work_order_id
-        )[0]
-        product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
-        locations = load_locations(
-            con,
-            {
-                first["source_party_gln"],
-                first["source_location_gln"],
-                first["destination_party_gln"],
-                first["destination_location_gln"],
-                *([receiver_gln] if receiver_gln else []),
-            },
-        )
+        order, product, locations = _shipment_master_data(con, first, receiver_gln)
         links = _contents(con, work_order_id, ssccs)
         containers = query_rows(
             con,
@@ -663,19 +669,7 @@ def receipt_document(
     if rma is not None and not returned:
         raise SerialtraceError("rma (return authorisation) belongs to a return: set returned")
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        order = query_rows(
-            con, "select * from dim_work_orders where work_order_id = ?", first["work_order_id"]
-        )[0]
-        product = query_rows(con, "select * from dim_products where gtin = ?", order["gtin"])[0]
-        locations = load_locations(
-            con,
-            {
-                first["source_party_gln"],
-                first["source_location_gln"],
-                first["destination_party_gln"],
-                first["destination_location_gln"],
-            },
-        )
+        _, product, locations = _shipment_master_data(con, first)
     cpl = int(product["company_prefix_length"])
     seller = (first["source_party_gln"], first["source_location_gln"])
     buyer = (first["destination_party_gln"], first["destination_location_gln"])

@@ -233,12 +233,7 @@ def _stream_check(
                 **selection,
                 **_SECURE_OPTIONS,
             ):
-                # Drop what has been validated: memory stays flat on huge files.
-                element.clear()
-                parent = element.getparent()
-                if parent is not None:
-                    while element.getprevious() is not None:
-                        del parent[0]
+                release(element)  # validated: memory stays flat on huge files
         except etree.XMLSyntaxError as exc:
             message = str(exc.msg or exc).strip()
             continue
@@ -365,3 +360,13 @@ __all__ = [
     "schema_for",
     "validate_epcis_file",
 ]
+
+
+def release(element: etree._Element) -> None:
+    """Drop an element an iterparse has finished with, and its earlier siblings: memory
+    stays flat however large the document."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]

@@ -45,7 +45,9 @@ def newest_source_mtime(project_dir: Path) -> float:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` for the block (dbt reads its env_var()s there),
+    the previous values restored after."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -73,7 +75,7 @@ def parsed_manifest(project_dir: Path, profiles_dir: Path, env: Mapping[str, str
         manifest = _MANIFESTS.get(key)
         if manifest is not None:
             return manifest
-        with _environment(env):
+        with environment(env):
             result = dbtRunner().invoke(
                 ["parse", "--quiet", *_common_args(project_dir, profiles_dir)]
             )
@@ -170,7 +172,7 @@ def stream_dbt(
                     "--write-json" if write_json else "--no-write-json",
                 ]
                 try:
-                    with _environment(env):
+                    with environment(env):
                         result = dbtRunner(manifest=manifest, callbacks=[callback]).invoke(command)
                 finally:
                     release_duckdb()

@@ -197,12 +197,7 @@ def run_demo(
         mark = now
 
     made = demo_batch(home, cfg, units, seed, say, lap)
-    work_order_id, line_result, epcis_path, summary = (
-        made.work_order_id,
-        made.line_result,
-        made.epcis_path,
-        made.summary,
-    )
+    work_order_id, line_result, summary = made.work_order_id, made.line_result, made.summary
     say("[5/10] shipping the pallets to the customer: EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD")
     shipped = demo_shipping(home, cfg, work_order_id, say)
     lap("shipping")
@@ -245,7 +240,7 @@ def run_demo(
         },
         cases=int(summary["cases"]),
         pallets=int(summary["pallets"]),
-        epcis_path=epcis_path,
+        epcis_path=made.epcis_path,
         epcis_commissioned=int(summary["passed"]),
         line_seconds=line_result.elapsed_s,
         elapsed_seconds=time.perf_counter() - started,

@@ -7,14 +7,14 @@ the duration of the run.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from orchestration.dbt_inprocess import environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
@@ -60,20 +60,6 @@ class BuiltWarehouse:
         return self.run.warehouse
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_dbt(
     command: Sequence[str],
     *,
@@ -96,7 +82,7 @@ def run_dbt(
         "--no-use-colors",
     ]
     env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
-    with _environment(env):
+    with environment(env):
         try:
             result = dbtRunner().invoke(args)
         finally:
