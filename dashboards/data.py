@@ -256,18 +256,26 @@ HISTORY_COLUMNS = (
     "occurred_at, from_status, to_status, reason, origin, scope, scope_id, recorded_by"
 )
 
-# whether the status history has a one-column index on serial (not built by the marts
-# yet: docs/dashboards.md, "The status history of a serial"); the lookup uses it if so
+# whether a lookup `where serial = ?` of the status history is served by an index: the
+# history is a view over serial_lifecycle, which has its one-column index on serial
+# (docs/warehouse.md), or a history table has such an index itself (an older warehouse
+# with the history as a table and no index answers 0: the lookup then filters on GTIN,
+# serial and work order, whose zone maps skip most row groups of a scan)
 HISTORY_INDEX_SQL = (
-    "select count(*) from duckdb_indexes() "
-    "where table_name = 'serial_status_history' and expressions = '[serial]'"
+    "select (select count(*) from duckdb_indexes() "
+    "where table_name = 'serial_status_history' and expressions = '[serial]') "
+    "+ (select count(*) from duckdb_views() "
+    "where view_name = 'serial_status_history' and not internal) "
+    "* (select count(*) from duckdb_indexes() "
+    "where table_name = 'serial_lifecycle' and expressions = '[serial]')"
 )
 
 
 def history_sql(*, indexed: bool, with_work_order: bool) -> str:
-    """The status history of one serial, in order. With the index: ``where serial = ?``
-    alone (DuckDB serves a one-column equality from it; the GTIN, first column, is checked
-    by the caller). Without: the GTIN, the serial and, when known, the work order, whose
+    """The status history of one serial, in order. With an index (HISTORY_INDEX_SQL):
+    ``where serial = ?`` alone (DuckDB serves a one-column equality from it, through the
+    view down to serial_lifecycle's scan; the GTIN, first column, is checked by the
+    caller). Without: the GTIN, the serial and, when known, the work order, whose
     zone maps let DuckDB skip most row groups of a scan."""
     if indexed:
         return (
