@@ -103,7 +103,9 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def dbt_build(raw: Path, warehouse: Path, work: Path, *flags: str) -> dict[str, Any]:
+def dbt_build(
+    raw: Path, warehouse: Path, work: Path, *flags: str, timings: Path | None = None
+) -> dict[str, Any]:
     """`dbt build` in a child process: wall time, dbt's own elapsed time, peak RSS, the
     load average before and after."""
     dbt = Path(sys.executable).parent / "dbt"
@@ -132,6 +134,8 @@ def dbt_build(raw: Path, warehouse: Path, work: Path, *flags: str) -> dict[str, 
         raise SystemExit(f"dbt build wrote no run_results.json (exit {code}):\n{tail}")
     results = json.loads(run_results.read_text())
     nodes = results["results"]
+    if timings is not None:
+        write_node_timings(nodes, timings)
     if code != 0:
         failed = [r["unique_id"] for r in nodes if r["status"] in ("error", "fail")]
         raise SystemExit(f"dbt build failed ({code}), see {log}: {failed}")
@@ -148,6 +152,33 @@ def dbt_build(raw: Path, warehouse: Path, work: Path, *flags: str) -> dict[str, 
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # Linux: KiB
         "slowest": {r["unique_id"].split(".")[2]: round(r["execution_time"], 1) for r in slowest},
     }
+
+
+def write_node_timings(nodes: list[dict[str, Any]], path: Path) -> None:
+    """Every node of a build as one TSV row: name, thread, start and end (seconds from the
+    build's first node), execution time; longest first."""
+    from datetime import datetime
+
+    def span(node: dict[str, Any]) -> tuple[float, float]:
+        timing = [t for t in node.get("timing", []) if t.get("started_at")]
+        if not timing:
+            return 0.0, 0.0
+        start = datetime.fromisoformat(timing[0]["started_at"].rstrip("Z")).timestamp()
+        end = datetime.fromisoformat(timing[-1]["completed_at"].rstrip("Z")).timestamp()
+        return start, end
+
+    spans = {n["unique_id"]: span(n) for n in nodes}
+    origin = min((s for s, _ in spans.values() if s), default=0.0)
+    rows = sorted(nodes, key=lambda n: -n["execution_time"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        out.write("node\tthread\tstart_s\tend_s\texecution_s\n")
+        for node in rows:
+            start, end = spans[node["unique_id"]]
+            out.write(
+                f"{node['unique_id'].split('.', 2)[2]}\t{node.get('thread_id', '')}\t"
+                f"{start - origin:.1f}\t{end - origin:.1f}\t{node['execution_time']:.2f}\n"
+            )
 
 
 class InProcessBuilds:
@@ -231,6 +262,17 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "serialtrace-bench",
         help="where generated raw zones are kept between runs",
     )
+    parser.add_argument(
+        "--only-full",
+        action="store_true",
+        help="time the full build alone (profiling; no incremental or data-triggered step)",
+    )
+    parser.add_argument(
+        "--node-timings",
+        type=Path,
+        default=None,
+        help="write every node's thread, start, end and time of the full build (TSV) here",
+    )
     args = parser.parse_args(argv)
     batches = args.batches or max(1, round(args.units / 100_000))
     args.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -239,8 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="warehouse-build-", dir=args.cache_dir))
     try:
         warehouse = work / "warehouse.duckdb"
-        full = dbt_build(raw, warehouse, work)
+        full = dbt_build(raw, warehouse, work, timings=args.node_timings)
         print(f"full build: {full}", flush=True)
+        if args.only_full:
+            print(json.dumps({"benchmark": "warehouse_build", "units": args.units,
+                              "only": "full_build", "full_build": full}))  # fmt: skip
+            return 0
         started = time.perf_counter()
         _generator().generate(raw, args.increment, 1, first_batch=batches)
         increment_generated_s = time.perf_counter() - started
