@@ -257,17 +257,18 @@ HISTORY_COLUMNS = (
 )
 
 # whether a lookup `where serial = ?` of the status history is served by an index: the
-# history is a view over serial_lifecycle, which has its one-column index on serial
-# (docs/warehouse.md), or a history table has such an index itself (an older warehouse
-# with the history as a table and no index answers 0: the lookup then filters on GTIN,
-# serial and work order, whose zone maps skip most row groups of a scan)
+# history is a view over serial_lifecycle, itself a view over int_serials_line_status,
+# which has the one-column index on serial (docs/warehouse.md), or a history table has
+# such an index itself (an older warehouse with the history as a table and no index
+# answers 0: the lookup then filters on GTIN, serial and work order, whose zone maps skip
+# most row groups of a scan)
 HISTORY_INDEX_SQL = (
     "select (select count(*) from duckdb_indexes() "
     "where table_name = 'serial_status_history' and expressions = '[serial]') "
     "+ (select count(*) from duckdb_views() "
     "where view_name = 'serial_status_history' and not internal) "
-    "* (select count(*) from duckdb_indexes() "
-    "where table_name = 'serial_lifecycle' and expressions = '[serial]')"
+    "* (select count(*) from duckdb_indexes() where table_name in "
+    "('serial_lifecycle', 'int_serials_line_status') and expressions = '[serial]')"
 )
 
 

@@ -98,7 +98,7 @@ def test_the_lookup_index_serves_a_batch_added_incrementally(
     home, _, second = two_lines
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         names = [r[0] for r in con.execute("select index_name from duckdb_indexes()").fetchall()]
-        assert "serial_lifecycle__serial_idx" in names
+        assert "int_serials_line_status__serial_idx" in names  # under serial_lifecycle
         gtin, serial = con.execute(
             "select gtin, serial from serial_lifecycle where work_order_id = ? "
             "order by serial desc limit 1",

@@ -41,7 +41,8 @@ def _row(table: str, offset: int) -> str:
     return f"rowid = (select rowid from {table} order by rowid limit 1 offset {offset})"
 
 
-SL = "serial_lifecycle"
+# serial_lifecycle is a view: its rows are broken in the line-status table under it
+SL = "int_serials_line_status"
 AGG = "stg_line__aggregations"
 
 
@@ -55,6 +56,7 @@ AGG = "stg_line__aggregations"
                 # one whose GTIN is no product
                 f"insert into {SL} select * from {SL} where {_row(SL, 0)}",
                 f"update {SL} set lot = null where {_row(SL, 1)}",
+                # the line status, which the view shows as status and line_status
                 f"update {SL} set status = 'lost' where {_row(SL, 2)}",
                 f"update {SL} set gtin = '00000000000017' where {_row(SL, 3)}",
             ],
@@ -63,6 +65,7 @@ AGG = "stg_line__aggregations"
                 "unique(unit_key)": 1,
                 "not_null(lot)": 1,
                 "accepted_values(status)": 1,
+                "accepted_values(line_status)": 1,
                 "relationships(gtin -> dim_products.gtin)": 1,
             },
         ),

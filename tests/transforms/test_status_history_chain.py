@@ -16,7 +16,8 @@ import duckdb
 import pytest
 from dbt_harness import BuiltWarehouse
 
-SL = "serial_lifecycle"
+# serial_lifecycle is a view: a serial's status is changed in the line-status table
+SL = "int_serials_line_status"
 REPLAYED = "int_status_changes_replayed"
 TEST = "assert_status_history_is_a_chain"
 

@@ -47,7 +47,7 @@
 -#}
 {% macro drop_lookup_indexes_before_full_refresh() %}
     {%- if execute and flags.FULL_REFRESH -%}
-        drop index if exists "{{ target.schema }}"."serial_lifecycle__serial_idx";
+        drop index if exists "{{ target.schema }}"."int_serials_line_status__serial_idx";
         drop index if exists "{{ target.schema }}"."aggregation_hierarchy__parent_sscc_idx";
     {%- endif -%}
 {% endmacro %}

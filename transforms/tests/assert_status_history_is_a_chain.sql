@@ -5,7 +5,8 @@
 --
 -- serial_status_history is a view: the line's steps of every serial (1 allocation,
 -- 2 print, 3 the camera's verdict, 4 the one packing of an item packed once) follow from
--- serial_lifecycle row by row, at positions fixed by the view; the changes that need
+-- the line status under serial_lifecycle row by row, at positions fixed by the view;
+-- the changes that need
 -- replaying in order (case changes of reworked items, lifecycle events) come from
 -- int_status_changes_replayed. So the chain is checked without sorting forty million
 -- rows:

@@ -4,7 +4,10 @@
 -- (rejected_at_line:<cause>); passed and in a case -> aggregated; passed -> commissioned.
 -- 'printed' (printed, no inspection outcome) cannot survive a passing build: the
 -- invariant test assert_every_printed_unit_has_outcome fails first.
+-- The table under the serial_lifecycle view: it carries the lookup index on serial that
+-- the dashboards' serial lookups reach through the view.
 {{ batch_incremental_config() }}
+{{ lookup_index_config('serial') }}
 with
 
 allocations as (

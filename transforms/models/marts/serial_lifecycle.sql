@@ -2,14 +2,18 @@
 -- in (int_serials_line_status), unless a lifecycle event recorded outside the line
 -- (decommissioning, batch close) was applied since: then the latest applied event wins
 -- and status_reason carries its reason.
-{{ batch_incremental_config() }}
-{{ lookup_index_config('serial') }}
+--
+-- A view, not a table: the line status is the table int_serials_line_status (ten
+-- million rows at ten million units, with the lookup index on serial), and the
+-- lifecycle events applied on top are a few thousand; a copy of the ten million rows
+-- on every build would only repeat them. A filter on serial (or on the work order)
+-- reaches int_serials_line_status's scan through the view.
+{{ batch_view_config() }}
 with
 
 line as (
 
     select * from {{ ref('int_serials_line_status') }}
-    where {{ batch_filter('work_order_id') }}
 
 ),
 
@@ -21,7 +25,6 @@ latest_event as (
 
     from {{ ref('int_lifecycle_events_replayed') }}
     where is_applied
-        and {{ batch_filter('work_order_id') }}
 
 ),
 

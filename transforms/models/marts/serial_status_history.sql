@@ -9,7 +9,8 @@
 -- of an item packed once follow from serial_lifecycle's columns row by row; the changes
 -- that need replaying in order (case changes of reworked items, applied lifecycle
 -- events) come from int_status_changes_replayed with their positions. A lookup of one
--- serial reads that serial's row of serial_lifecycle (and its few replayed rows).
+-- serial reads that serial's row of int_serials_line_status by its index on serial (and
+-- its few replayed rows).
 {{ config(materialized='view') }}
 with
 
@@ -42,7 +43,7 @@ units as (
         serials.allocated_at,
         serials.printed_at,
         serials.inspected_at,
-        serials.line_status_at,
+        serials.status_at as line_status_at,
         serials.case_sscc,
         work_orders.site_gln,
         reworked.unit_key is not null as is_reworked,
@@ -50,7 +51,9 @@ units as (
         1 + case when serials.seq is not null then 1 else 0 end
         + case when serials.outcome in ('pass', 'fail') then 1 else 0 end as line_steps
 
-    from {{ ref('serial_lifecycle') }} as serials
+    -- the line status under serial_lifecycle (the same rows; this view needs the line's
+    -- columns alone, not the lifecycle events applied on top)
+    from {{ ref('int_serials_line_status') }} as serials
     left join {{ ref('stg_masterdata__work_orders') }} as work_orders
         on serials.work_order_id = work_orders.work_order_id
     left join reworked
