@@ -71,7 +71,7 @@ events_per_item as (
 
 -- items with several packing events (rework): how many cases hold the item after each
 -- event. The latest event per (case, item) decides that link, a DELETE at the same
--- instant as an ADD winning the tie, as in int_aggregation_links_current.
+-- instant as an ADD winning the tie, as in aggregation_hierarchy.
 reworked_events as (
 
     select *
