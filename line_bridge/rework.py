@@ -2,7 +2,7 @@
 
 Every move is written as ``aggregate`` rows (action ``DELETE`` / ``ADD``) through the
 batch's journal, like the bridge's own rows, so the warehouse replays it by time
-(``int_aggregation_links_current``). The packing as it stands is rebuilt from the journal
+(``aggregation_hierarchy``). The packing as it stands is rebuilt from the journal
 (every ADD and DELETE in order); a move is checked against it, against the camera verdicts
 of the batch (``inspect``) and against the serial lifecycle (a unit decommissioned or
 shipped since is not packed again; ``serialtrace.lifecycle``), and refused with a one-line

@@ -19,7 +19,7 @@ from serialtrace.demo import DemoResult
 from serialtrace.settings import Home
 
 INVARIANTS = {
-    "assert_no_child_in_two_parents": "int_aggregation_links_current",
+    "assert_no_child_in_two_parents": "aggregation_hierarchy",
     "assert_every_printed_unit_has_outcome": "int_units_inspected",
     "assert_passed_plus_rejected_equals_printed": "batch_quality",
     "assert_container_item_count_matches_items": "containers",
@@ -102,5 +102,5 @@ def test_broken_invariant_fails_its_check_and_the_run(
     demo: tuple[Home, DemoResult], tmp_path: Path
 ) -> None:
     evaluations = run_with_a_child_in_two_cases(demo, tmp_path, WAREHOUSE_JOB)
-    assert evaluations[("int_aggregation_links_current", "assert_no_child_in_two_parents")] is False
+    assert evaluations[("aggregation_hierarchy", "assert_no_child_in_two_parents")] is False
     assert evaluations[("stg_line__prints", "assert_printed_lot_and_expiry_match_allocation")]

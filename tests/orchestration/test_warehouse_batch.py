@@ -52,7 +52,7 @@ def test_broken_invariant_fails_the_batch_job(
     demo: tuple[Home, DemoResult], tmp_path: Path
 ) -> None:
     evaluations = run_with_a_child_in_two_cases(demo, tmp_path, WAREHOUSE_BATCH_JOB)
-    assert evaluations[("int_aggregation_links_current", "assert_no_child_in_two_parents")] is False
+    assert evaluations[("aggregation_hierarchy", "assert_no_child_in_two_parents")] is False
     assert evaluations[("stg_line__prints", "assert_printed_lot_and_expiry_match_allocation")]
     # the master-data models were rebuilt, but their own tests are the full build's
     assert not [check for (model, check) in evaluations if model == "stg_masterdata__products"]

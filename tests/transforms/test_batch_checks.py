@@ -44,6 +44,16 @@ def _row(table: str, offset: int) -> str:
 # serial_lifecycle is a view: its rows are broken in the line-status table under it
 SL = "int_serials_line_status"
 AGG = "stg_line__aggregations"
+AH = "aggregation_hierarchy"
+AH_NOT_NULL = (
+    "child_key",
+    "parent_sscc",
+    "parent_level",
+    "child_level",
+    "case_sscc",
+    "work_order_id",
+    "aggregated_at",
+)
 
 
 @pytest.mark.parametrize(
@@ -85,18 +95,33 @@ AGG = "stg_line__aggregations"
             {"valid_gs1_key(parent_sscc, 18)": 1, "accepted_values(action)": 1},
         ),
         (
-            "batch_checks_int_aggregation_links_current",
-            # an item in a second case: its key twice, the (parent, child) pairs still unique
+            "batch_checks_aggregation_hierarchy",
             [
-                "insert into int_aggregation_links_current select * replace "
-                "('000000000000000017' as parent_sscc) from int_aggregation_links_current "
-                "where child_key = (select min(child_key) from int_aggregation_links_current "
-                "where child_level = 'item')"
+                f"drop index {AH}__parent_sscc_idx",  # rows change freely, rowids stay
+                # a (parent, child) link twice; an item in a second case no container has
+                f"insert into {AH} select * from {AH} where {_row(AH, 0)}",
+                f"insert into {AH} select * replace ('000000000000000017' as parent_sscc) "
+                f"from {AH} where {_row(AH, 1)}",
+                # one null in each column that must have a value
+                *(
+                    f"update {AH} set {column} = null where {_row(AH, offset)}"
+                    for offset, column in enumerate(AH_NOT_NULL, start=2)
+                ),
+                f"update {AH} set parent_level = 'crate' where {_row(AH, 9)}",
+                f"update {AH} set child_level = 'box' where {_row(AH, 10)}",
+                f"update {AH} set work_order_id = 'WO-0000' where {_row(AH, 11)}",
             ],
-            {"unique(child_key)": 1},
+            {
+                "unique(child_key)": 2,
+                "relationships(parent_sscc -> containers.sscc)": 1,
+                **{f"not_null({column})": 1 for column in AH_NOT_NULL},
+                "accepted_values(parent_level)": 1,
+                "accepted_values(child_level)": 1,
+                "relationships(work_order_id -> dim_work_orders.work_order_id)": 1,
+            },
         ),
     ],
-    ids=["serial-lifecycle", "aggregation-stream", "current-links"],
+    ids=["serial-lifecycle", "aggregation-stream", "aggregation-hierarchy"],
 )
 def test_each_folded_rule_fails_and_names_itself(
     built_warehouse: BuiltWarehouse,

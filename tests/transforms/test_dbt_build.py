@@ -48,7 +48,7 @@ def test_build_succeeds(built_warehouse: BuiltWarehouse) -> None:
     unit_tests = {name for name in statuses if name.startswith("test_")}
     assert {
         "test_serial_lifecycle_status_precedence",
-        "test_links_current_replays_add_and_delete_in_time_order",
+        "test_aggregation_hierarchy_replays_add_and_delete_in_time_order",
         "test_containers_counts_partial_and_reworked_cases",
     } <= unit_tests
 

@@ -5,13 +5,13 @@ with
 
 links as (
 
-    select * from {{ ref('int_aggregation_links_current') }}
+    select * from {{ ref('aggregation_hierarchy') }}
     {%- if batches_under_test() is not none %}
     -- incremental build: every link of the children that occur in a changed work
     -- order, wherever else they are
     where child_key in (
         select child_key
-        from {{ ref('int_aggregation_links_current') }}
+        from {{ ref('aggregation_hierarchy') }}
         where {{ changed_batch_predicate('work_order_id') }}
     )
     {%- endif %}

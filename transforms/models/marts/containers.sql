@@ -11,7 +11,7 @@ aggregations as (
 
 links as (
 
-    select * from {{ ref('int_aggregation_links_current') }}
+    select * from {{ ref('aggregation_hierarchy') }}
     where {{ batch_filter('work_order_id') }}
 
 ),
