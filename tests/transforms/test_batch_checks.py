@@ -73,13 +73,17 @@ AGG = "stg_line__aggregations"
                 "create table aggregations_copy as select * from stg_line__aggregations",
                 "drop view stg_line__aggregations",
                 "alter table aggregations_copy rename to stg_line__aggregations",
-                # a wrong check digit, an unknown action
+                # a wrong check digit, the same wrong SSCC on two more rows (the key is
+                # checked once per distinct value, failing_rows still counts rows), an
+                # unknown action
                 f"update {AGG} set parent_sscc = substr(parent_sscc, 1, 17) "
                 "|| cast((cast(substr(parent_sscc, 18, 1) as integer) + 1) % 10 as varchar) "
                 f"where {_row(AGG, 0)}",
+                f"update {AGG} set parent_sscc = '000000000000000018' where {_row(AGG, 2)}",
+                f"update {AGG} set parent_sscc = '000000000000000018' where {_row(AGG, 3)}",
                 f"update {AGG} set action = 'MOVE' where {_row(AGG, 1)}",
             ],
-            {"valid_gs1_key(parent_sscc, 18)": 1, "accepted_values(action)": 1},
+            {"valid_gs1_key(parent_sscc, 18)": 3, "accepted_values(action)": 1},
         ),
         (
             "batch_checks_int_aggregation_links_current",
