@@ -39,8 +39,21 @@ def test_batch_job_selects_what_line_data_touches(demo: tuple[Home, DemoResult])
         "stg_masterdata__work_orders",
         "batch_build_log",
     } <= selected
-    # not what does not depend on line data
-    assert not {"partner_scorecard", "verification_telemetry", "stg_erp__loads"} & selected
+    # not what does not depend on line data, nor the parents no batch changes
+    assert (
+        not {
+            "partner_scorecard",
+            "verification_telemetry",
+            "stg_erp__loads",
+            "stg_shipments__shipments",
+            "stg_epcis_inbound__events",
+            "int_epcis_inbound_receiving_epcs",
+            "lifecycle_transitions",
+        }
+        & selected
+    )
+    # the master data a batch lands with it is rebuilt
+    assert {"stg_masterdata__products", "dim_products", "lot_status"} <= selected
     checks = set(job.asset_layer.asset_graph.asset_check_keys) & set(graph.asset_check_keys)
     assert (
         AssetCheckKey(AssetKey("serial_status_history"), "assert_status_history_is_a_chain")

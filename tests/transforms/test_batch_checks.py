@@ -166,8 +166,35 @@ def _event(event_id: str, scope: str) -> str:
             ],
             {"unique(event_id)": 1, "accepted_values(scope)": 1},
         ),
+        (
+            # a work order twice, once without a fingerprint
+            "batch_checks_batch_build_log",
+            [
+                "insert into batch_build_log by name select work_order_id, "
+                "null as fingerprint from batch_build_log "
+                f"where {_row('batch_build_log', 0)}"
+            ],
+            {"unique(work_order_id)": 1, "not_null(fingerprint)": 1},
+        ),
+        (
+            "batch_checks_int_batch_fingerprints",
+            [
+                "insert into int_batch_fingerprints by name select work_order_id, "
+                "null as is_changed from int_batch_fingerprints "
+                f"where {_row('int_batch_fingerprints', 0)}"
+            ],
+            {"unique(work_order_id)": 1, "not_null(is_changed)": 1},
+        ),
     ],
-    ids=["serial-lifecycle", "aggregation-stream", "current-links", "stations", "lifecycle"],
+    ids=[
+        "serial-lifecycle",
+        "aggregation-stream",
+        "current-links",
+        "stations",
+        "lifecycle",
+        "build-log",
+        "fingerprints",
+    ],
 )
 def test_each_folded_rule_fails_and_names_itself(
     built_warehouse: BuiltWarehouse,
