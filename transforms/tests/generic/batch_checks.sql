@@ -39,9 +39,10 @@
     orders (`batch_column`), a uniqueness check at every row whose key occurs in them
     (so a duplicate between a new and an old batch is still found; a key that holds the
     batch column, e.g. (work_order_id, seq), only at the changed rows: a row sharing it
-    belongs to the same work order); otherwise the whole table. `batch_column: none`
-    (a model whose rows the batch fingerprints do not cover: the line_ops views, the
-    lifecycle events) always checks the whole table. get_where_subquery hands this test
+    belongs to the same work order); otherwise the whole table. `batch_column: null`
+    (a model whose rows the batch fingerprints do not cover, the line_ops views, or
+    one rebuilt whole: the lifecycle events, the fingerprints and the build log) always
+    checks the whole table. get_where_subquery hands this test
     the model unfiltered.
 #}
 {% test batch_checks(
