@@ -41,6 +41,10 @@ def test_batch_job_selects_what_line_data_touches(demo: tuple[Home, DemoResult])
     } <= selected
     # not what does not depend on line data
     assert not {"partner_scorecard", "verification_telemetry", "stg_erp__loads"} & selected
+    # the master data a batch lands with it is rebuilt, and every other table the batch
+    # models read (a data-triggered build works on a fresh warehouse too)
+    assert {"stg_masterdata__products", "dim_products", "lot_status"} <= selected
+    assert {"stg_shipments__shipments", "lifecycle_transitions"} <= selected
     checks = set(job.asset_layer.asset_graph.asset_check_keys) & set(graph.asset_check_keys)
     assert (
         AssetCheckKey(AssetKey("serial_status_history"), "assert_status_history_is_a_chain")

@@ -54,6 +54,40 @@ AH_NOT_NULL = (
     "work_order_id",
     "aggregated_at",
 )
+ST = "stg_line_ops__stations"
+LE = "stg_lifecycle__events"
+
+
+def _view_as_table(view: str) -> list[str]:
+    """Statements turning a staging view over the raw Parquet into a table of the same
+    name and rows, so rows can be added or changed."""
+    return [
+        f"create table {view}_copy as select * from {view}",
+        f"drop view {view}",
+        f"alter table {view}_copy rename to {view}",
+    ]
+
+
+def _station(event: str, container_no: int | None, sscc: str | None) -> str:
+    no = "null" if container_no is None else str(container_no)
+    code = "null" if sscc is None else f"'{sscc}'"
+    return (
+        f"insert into {ST} by name select 'WO-T' as work_order_id, 'L1' as line_id, "
+        f"'S1' as station_id, 'case' as container_level, '{event}' as station_event, "
+        f"{no} as station_container_no, {code} as sscc, "
+        "timestamp '2026-01-01 00:00:00' as recorded_at"
+    )
+
+
+def _event(event_id: str, scope: str) -> str:
+    return (
+        f"insert into {LE} by name select '{event_id}' as event_id, 'r1' as request_id, "
+        "'(01)00614141000111(21)S1' as unit_key, '00614141000111' as gtin, 'S1' as serial, "
+        "'WO-T' as work_order_id, 'printed' as from_status, 'decommissioned' as to_status, "
+        f"'destroyed' as reason, '{scope}' as scope, 'x' as scope_id, 'qa' as recorded_by, "
+        "'cli' as event_source, timestamp '2026-01-01 00:00:00' as occurred_at, "
+        "timestamp '2026-01-01 00:00:00' as recorded_at"
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,16 +117,18 @@ AH_NOT_NULL = (
             "batch_checks_stg_line__aggregations",
             [
                 # the view over the raw Parquet becomes a table that can be changed
-                "create table aggregations_copy as select * from stg_line__aggregations",
-                "drop view stg_line__aggregations",
-                "alter table aggregations_copy rename to stg_line__aggregations",
-                # a wrong check digit, an unknown action
+                *_view_as_table(AGG),
+                # a wrong check digit, the same wrong SSCC on two more rows (the key is
+                # checked once per distinct value, failing_rows still counts rows), an
+                # unknown action
                 f"update {AGG} set parent_sscc = substr(parent_sscc, 1, 17) "
                 "|| cast((cast(substr(parent_sscc, 18, 1) as integer) + 1) % 10 as varchar) "
                 f"where {_row(AGG, 0)}",
+                f"update {AGG} set parent_sscc = '000000000000000018' where {_row(AGG, 2)}",
+                f"update {AGG} set parent_sscc = '000000000000000018' where {_row(AGG, 3)}",
                 f"update {AGG} set action = 'MOVE' where {_row(AGG, 1)}",
             ],
-            {"valid_gs1_key(parent_sscc, 18)": 1, "accepted_values(action)": 1},
+            {"valid_gs1_key(parent_sscc, 18)": 3, "accepted_values(action)": 1},
         ),
         (
             "batch_checks_aggregation_hierarchy",
@@ -120,6 +156,72 @@ AH_NOT_NULL = (
                 "relationships(work_order_id -> dim_work_orders.work_order_id)": 1,
             },
         ),
+        (
+            # the rules limited by a `where` fail only on the rows they are about
+            "batch_checks_stg_line_ops__stations",
+            [
+                *_view_as_table(ST),
+                # one SSCC labelled twice
+                _station("labelled", None, "000000000000000017"),
+                _station("labelled", None, "000000000000000017"),
+                # a closed container without its number (a label has none: not counted)
+                _station("closed", None, None),
+                # a refusal without a reason (a closed one needs none), both of container
+                # 5: closed or refused twice
+                _station("refused", 5, None),
+                _station("closed", 5, None),
+                # a scan of a code that is no SSCC
+                _station("scan", 6, "000000000000000018"),
+            ],
+            {
+                "not_null(station_container_no) where station_event in "
+                "('scan', 'closed', 'refused', 'diverted')": 1,
+                "not_null(reason) where station_event in "
+                "('refused', 'label_failed', 'case_rejected')": 1,
+                "unique(work_order_id, station_id, station_container_no) where station_event "
+                "in ('closed', 'refused')": 1,
+                "unique(work_order_id, sscc) where station_event = 'labelled'": 1,
+                "valid_gs1_key(sscc, 18)": 1,
+            },
+        ),
+        (
+            "batch_checks_stg_lifecycle__events",
+            [
+                # (a table: no view to replace) an event id twice, a scope nobody writes
+                _event("e1", "serial"),
+                _event("e1", "serial"),
+                _event("e2", "galaxy"),
+            ],
+            {"unique(event_id)": 1, "accepted_values(scope)": 1},
+        ),
+        (
+            # a work order twice, once without a fingerprint
+            "batch_checks_batch_build_log",
+            [
+                "insert into batch_build_log by name select work_order_id, "
+                "null as fingerprint from batch_build_log "
+                f"where {_row('batch_build_log', 0)}"
+            ],
+            {"unique(work_order_id)": 1, "not_null(fingerprint)": 1},
+        ),
+        (
+            "batch_checks_int_batch_fingerprints",
+            [
+                "insert into int_batch_fingerprints by name select work_order_id, "
+                "null as is_changed from int_batch_fingerprints "
+                f"where {_row('int_batch_fingerprints', 0)}"
+            ],
+            {"unique(work_order_id)": 1, "not_null(is_changed)": 1},
+        ),
+    ],
+    ids=[
+        "serial-lifecycle",
+        "aggregation-stream",
+        "current-links",
+        "stations",
+        "lifecycle",
+        "build-log",
+        "fingerprints",
     ],
     ids=["serial-lifecycle", "aggregation-stream", "aggregation-hierarchy"],
 )

@@ -1,29 +1,49 @@
 {#
-    Every key and column check of one batch model in ONE test (one dbt node, one scan for
-    the row-wise checks): a data-triggered build pays ~40 ms of dbt per node, and a model
-    used to carry up to eleven of these tests. docs/warehouse.md, "Tests in an
-    incremental build".
+    Every key and column check of one model in ONE test (one dbt node): a data-triggered
+    build pays ~40 ms of dbt per node, and a model used to carry up to twenty of these
+    tests. docs/warehouse.md, "Tests in an incremental build".
 
     Fails with one row per broken check: `check_name` names the rule and the columns
     (`not_null(serial)`, `unique(gtin, serial)`, `accepted_values(outcome)`,
-    `relationships(gtin -> dim_products.gtin)`, `valid_gs1_key(parent_sscc, 18)`),
+    `relationships(gtin -> dim_products.gtin)`, `valid_gs1_key(parent_sscc, 18)`; a check
+    limited by a `where` ends with it: `not_null(reason) where station_event = 'refused'`),
     `failing_rows` how many rows (or duplicated keys) break it, `example` one of them.
     The rules are those of the dbt tests they replace:
 
-    - not_null: [column, ...]                 no null
-    - unique: [[column, ...], ...]            no key twice (a one-column key: nulls aside,
-                                              as dbt's unique; several: as
+    - not_null: [column | {column:, where:}, ...]      no null (among the rows where ...)
+    - unique: [[column, ...] | {columns:, where:}, ...] no key twice (a one-column key:
+                                              nulls aside, as dbt's unique; several: as
                                               unique_combination_of_columns)
     - accepted_values: {column: [value, ...]}  every non-null value is listed
     - relationships: [{column:, to:, field:}]  every non-null value exists in model `to`
     - gs1_keys: {column: length}               every non-null value is a valid GS1 key
+
+    What each costs at 10 M rows (DuckDB, docs/benchmarks.md "Session 5"): the null and
+    accepted-value checks share one aggregate pass (a null has no example; a value is
+    cast to text after `min`, not before: casting every timestamp of 10 M rows to text
+    cost more than all the checks); a GS1 key column is grouped by value
+    and each distinct value's digits are checked once (a row-wise mod-10 sum is ~17
+    substrings a row: 7-9 CPU s per column, against < 1 s grouped); a relationship is a
+    left join keeping the unmatched child rows (a correlated `not exists` made DuckDB
+    materialize every column of the model first: 5 CPU s on a 10 M-row view); a key is
+    grouped by its 64-bit hash first (a fixed-width group key: 20-40 % less CPU than
+    grouping 10 M text keys) and only the keys whose hash occurs twice are then grouped
+    by value (exact: a hash collision alone fails nothing, a real duplicate always
+    collides; in a scoped build the few keyed rows are grouped by value at once), its
+    example built from the duplicated keys only. The model is read in
+    a subquery per check, never through a CTE shared by several checks: DuckDB
+    materializes a CTE referenced more than once (every column, every row).
 
     Scope (macros/test_scope.sql): when dbt builds only some work orders, the row-wise
     checks and the child side of a relationship look at the rows of the changed work
     orders (`batch_column`), a uniqueness check at every row whose key occurs in them
     (so a duplicate between a new and an old batch is still found; a key that holds the
     batch column, e.g. (work_order_id, seq), only at the changed rows: a row sharing it
-    belongs to the same work order); otherwise the whole table. get_where_subquery hands this test the model unfiltered.
+    belongs to the same work order); otherwise the whole table. `batch_column: null`
+    (a model whose rows the batch fingerprints do not cover, the line_ops views, or
+    one rebuilt whole: the lifecycle events, the fingerprints and the build log) always
+    checks the whole table. get_where_subquery hands this test
+    the model unfiltered.
 #}
 {% test batch_checks(
     model,
@@ -35,11 +55,20 @@
     gs1_keys={}
 ) %}
 
-{%- set scope = changed_batch_predicate(batch_column) | trim -%}
+{%- set scope = (changed_batch_predicate(batch_column) | trim) if batch_column else '1 = 1' -%}
 {%- set whole = scope == '1 = 1' -%}
+{%- set scoped -%}(select * from {{ model }} where {{ scope }}){%- endset -%}
 {%- set row_checks = [] -%}
-{%- for column in not_null -%}
-    {%- do row_checks.append(['not_null(' ~ column ~ ')', column ~ ' is null', column]) -%}
+{%- for entry in not_null -%}
+    {%- if entry is mapping -%}
+        {%- do row_checks.append([
+            'not_null(' ~ entry['column'] ~ ') where ' ~ entry['where'],
+            entry['column'] ~ ' is null and (' ~ entry['where'] ~ ')',
+            none
+        ]) -%}
+    {%- else -%}
+        {%- do row_checks.append(['not_null(' ~ entry ~ ')', entry ~ ' is null', none]) -%}
+    {%- endif -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set listed -%}
@@ -51,21 +80,8 @@
         column
     ]) -%}
 {%- endfor -%}
-{%- for column, length in gs1_keys.items() -%}
-    {%- do row_checks.append([
-        'valid_gs1_key(' ~ column ~ ', ' ~ length ~ ')',
-        column ~ ' is not null and not (' ~ gs1_key_is_valid(column, length) ~ ')',
-        column
-    ]) -%}
-{%- endfor -%}
 
 with
-
-scoped as (
-
-    select * from {{ model }} where {{ scope }}
-
-),
 
 {% if row_checks %}
 row_counts as (
@@ -73,10 +89,14 @@ row_counts as (
     select
         {% for name, failing, column in row_checks -%}
         count(*) filter (where {{ failing }}) as failing_{{ loop.index }},
-        min(cast({{ column }} as varchar)) filter (where {{ failing }}) as example_{{ loop.index }}
+        {% if column -%}
+        cast(min({{ column }}) filter (where {{ failing }}) as varchar)
+        {%- else -%}
+        cast(null as varchar)
+        {%- endif %} as example_{{ loop.index }}
         {{- "," if not loop.last }}
         {% endfor %}
-    from scoped
+    from {{ scoped }} as scoped
 
 ),
 {% endif %}
@@ -84,46 +104,76 @@ row_counts as (
 failures as (
 
     {% for name, failing, column in row_checks -%}
-    select '{{ name }}' as check_name, failing_{{ loop.index }} as failing_rows,
+    select '{{ name | replace("'", "''") }}' as check_name, failing_{{ loop.index }} as failing_rows,
         example_{{ loop.index }} as example
     from row_counts
     union all
     {% endfor -%}
 
-    {% for relationship in relationships -%}
-    {%- set column = relationship['column'] -%}
+    {% for column, length in gs1_keys.items() -%}
+    {%- set invalid -%}not ({{ gs1_key_is_valid('key_value', length) }}){%- endset %}
     select
-        '{{ "relationships(" ~ column ~ " -> " ~ relationship["to"] ~ "." ~ relationship["field"] ~ ")" }}' as check_name,
-        count(*) as failing_rows,
-        min(cast(child.{{ column }} as varchar)) as example
-    from scoped as child
-    where child.{{ column }} is not null
-        and not exists (
-            select 1 from {{ ref(relationship['to']) }} as parent
-            where parent.{{ relationship['field'] }} = child.{{ column }}
-        )
+        'valid_gs1_key({{ column }}, {{ length }})' as check_name,
+        cast(coalesce(sum(key_rows) filter (where {{ invalid }}), 0) as bigint) as failing_rows,
+        min(cast(key_value as varchar)) filter (where {{ invalid }}) as example
+    from (
+        select {{ column }} as key_value, count(*) as key_rows
+        from {{ scoped }} as scoped
+        where {{ column }} is not null
+        group by {{ column }}
+    ) as key_values
     union all
     {% endfor -%}
 
-    {% for key in unique -%}
-    {%- set key_list = key | join(', ') -%}
+    {% for relationship in relationships -%}
+    {%- set column = relationship['column'] -%}
+    {%- set field = relationship['field'] -%}
     select
-        'unique({{ key_list }})' as check_name,
+        '{{ "relationships(" ~ column ~ " -> " ~ relationship["to"] ~ "." ~ field ~ ")" }}' as check_name,
         count(*) as failing_rows,
-        min(duplicated_key) as example
-    from (
-        select
-            concat_ws(' | ', {% for column in key %}cast({{ column }} as varchar){{ ", " if not loop.last }}{% endfor %}) as duplicated_key
-        {% if not whole and batch_column in key -%}
+        min(cast(child.{{ column }} as varchar)) as example
+    from {{ scoped }} as child
+    left join {{ ref(relationship['to']) }} as parent
+        on parent.{{ field }} = child.{{ column }}
+    where child.{{ column }} is not null
+        and parent.{{ field }} is null
+    union all
+    {% endfor -%}
+
+    {% for entry in unique -%}
+    {%- set key = entry['columns'] if entry is mapping else entry -%}
+    {%- set key_where = entry['where'] if entry is mapping else none -%}
+    {%- set key_list = key | join(', ') -%}
+    {%- set keyed_rows -%}
+        {%- if not whole and batch_column in key -%}
         {#- a key holding the work order: every row sharing it is in scope already -#}
-        from scoped
-        where {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
-        {%- else -%}
-        from {{ model }}
-        where
-            {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
-            {% if not whole %}and ({{ key_list }}) in (select {{ key_list }} from scoped){% endif %}
+        (select {{ key_list }} from {{ scoped }} as scoped
+        {%- else %}
+        (select {{ key_list }} from {{ model }}
         {%- endif %}
+        where {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
+        {%- if key_where %} and ({{ key_where }}){% endif %}
+        {%- if not whole and batch_column not in key %}
+            and ({{ key_list }}) in (select {{ key_list }} from {{ scoped }} as scoped)
+        {%- endif -%}
+        )
+    {%- endset %}
+    select
+        'unique({{ key_list }}){{ (" where " ~ key_where) | replace("'", "''") if key_where }}' as check_name,
+        count(*) as failing_rows,
+        min(concat_ws(' | ', {% for column in key %}cast({{ column }} as varchar){{ ", " if not loop.last }}{% endfor %})) as example
+    from (
+        select {{ key_list }}
+        from {{ keyed_rows }} as keyed
+        {% if whole -%}
+        {#- exact: only the keys whose 64-bit hash occurs twice are grouped by value (in a
+            scoped build the rows are few and reading them twice would cost more) -#}
+        where hash({{ key_list }}) in (
+            select hash({{ key_list }}) from {{ keyed_rows }} as keyed
+            group by hash({{ key_list }})
+            having count(*) > 1
+        )
+        {% endif -%}
         group by {{ key_list }}
         having count(*) > 1
     ) as duplicates
