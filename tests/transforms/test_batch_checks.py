@@ -217,13 +217,12 @@ def _event(event_id: str, scope: str) -> str:
     ids=[
         "serial-lifecycle",
         "aggregation-stream",
-        "current-links",
+        "aggregation-hierarchy",
         "stations",
         "lifecycle",
         "build-log",
         "fingerprints",
     ],
-    ids=["serial-lifecycle", "aggregation-stream", "aggregation-hierarchy"],
 )
 def test_each_folded_rule_fails_and_names_itself(
     built_warehouse: BuiltWarehouse,
