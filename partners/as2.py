@@ -147,6 +147,11 @@ class As2Transport:
                 f"{delivery.message_id}"
             )
         mic = message.mic.decode() if message.mic else None
+        if self.settings.mdn == "async":
+            # the partner may post its MDN back before this POST returns: the station
+            # that receives it verifies the MIC from the ledger
+            with DeliveryLedger(self.home.partners_ledger) as ledger:
+                ledger.record_mic(delivery.message_id, mic)
         try:
             response = requests.post(
                 self.settings.url,
@@ -362,7 +367,9 @@ class As2Station:
                 return 400, {}, f"MDN not for a known message: {status} {detail}".encode()
             delivery = ledger.get(mdn.orig_message_id)
             assert delivery is not None
-            if delivery.status != "sent":
+            # 'queued': the MDN overtook the sending call, which marks the delivery sent
+            # when it returns (mark_sent keeps an answer already recorded)
+            if delivery.status not in ("queued", "sent"):
                 return 200, {}, b"already settled"
             ledger_status, reason = interpret_mdn(status, detail)
             if ledger_status == "acknowledged":

@@ -271,6 +271,15 @@ class DeliveryLedger:
             (moment, outcome, detail, message_id),
         )
 
+    def record_mic(self, message_id: str, mic: str | None) -> None:
+        """The MIC of a message about to be sent, kept before the transport is called: an
+        asynchronous MDN can be posted back before the sending call returns, and is
+        verified against it."""
+        if mic is None:
+            return
+        with self._tx() as con:
+            con.execute("update deliveries set mic = ? where message_id = ?", (mic, message_id))
+
     def mark_sent(
         self,
         message_id: str,

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,7 +173,8 @@ def test_async_mdn_is_received_by_our_station_and_recorded(
             AS2_PARTNER.format(url=beta.station.url, mdn="async", mdn_url=ours.mdn_url)
         )
         _, delivery = _send(home, get_partner(home, "beta"))
-        assert delivery.status == "sent"
+        # 'acknowledged' already when the MDN overtook the sending call (next test)
+        assert delivery.status in ("sent", "acknowledged")
         deadline = time.monotonic() + 60  # generous: CI machines are loaded
         with DeliveryLedger(home.partners_ledger) as ledger:
             while time.monotonic() < deadline:
@@ -184,6 +188,49 @@ def test_async_mdn_is_received_by_our_station_and_recorded(
     assert current is not None
     assert current.status == "acknowledged" and current.ack_kind == "as2-async-mdn"
     assert current.ack_message_id
+
+
+def test_an_async_mdn_that_overtakes_the_send_is_recorded(
+    tmp_path: Path, certs: Path, beta: PartnerStation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The partner's MDN reaches our station while the delivery is still being sent (the
+    sending call has not marked it sent yet): it is verified and recorded, not dropped,
+    and marking the delivery sent afterwards keeps the acknowledgement."""
+    home = _home(tmp_path, certs, beta.station.url, mdn="async", mdn_url="http://x/as2/mdn")
+    received = threading.Event()
+    answers: list[bytes] = []
+    mics: list[str | None] = []
+    receive_mdn = As2Station.receive_mdn
+
+    def receive_and_tell(self: As2Station, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        # the MIC the MDN is verified against is in the ledger before the send returns
+        with sqlite3.connect(home.partners_ledger) as con:
+            mics.extend(row[0] for row in con.execute("select mic from deliveries"))
+        answer = receive_mdn(self, raw)
+        answers.append(answer[2])
+        received.set()
+        return answer
+
+    mark_sent = DeliveryLedger.mark_sent
+
+    def mark_sent_after_the_mdn(self: DeliveryLedger, *args: Any, **kwargs: Any) -> None:
+        assert received.wait(60), "no MDN reached our station"
+        mark_sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(As2Station, "receive_mdn", receive_and_tell)
+    monkeypatch.setattr(DeliveryLedger, "mark_sent", mark_sent_after_the_mdn)
+    ours = as2_station_for_home(home).start()
+    try:
+        (home.root / "partners.toml").write_text(
+            AS2_PARTNER.format(url=beta.station.url, mdn="async", mdn_url=ours.mdn_url)
+        )
+        _, delivery = _send(home, get_partner(home, "beta"))
+    finally:
+        ours.stop()
+    assert answers == [b"recorded"]
+    assert mics == [delivery.mic] and delivery.mic
+    assert delivery.status == "acknowledged" and delivery.ack_kind == "as2-async-mdn"
+    assert "MIC verified" in (delivery.ack_detail or "")
 
 
 def test_our_endpoint_stores_verified_inbound_messages_only(tmp_path: Path, certs: Path) -> None:
