@@ -150,16 +150,10 @@ def render_batch_epcis_12(warehouse: Path, work_order_id: str, outbox: Path) -> 
         for unit in rejected:
             by_reason.setdefault(unit["status_reason"], []).append(unit)
         for reason, members in sorted(by_reason.items()):
-            yield ObjectEvent(
-                event_time=as_utc(max(u["inspected_at"] for u in members)),
-                action="DELETE",
-                biz_step="decommissioning",
-                disposition="inactive",
-                epcs=tuple(sgtin_uri(gtin, u["serial"], cpl) for u in members),
-                read_point=site_sgln,
-                biz_location=site_sgln,
+            yield _units_event(
+                members, gtin, cpl, site_sgln, "DELETE", "decommissioning", "inactive",
                 reason=reason,
-            )
+            )  # fmt: skip
 
     path = outbox / work_order_id / f"{work_order_id}{SUFFIX['1.2-xml']}"
     # validated against the official XSD before it is placed: never an invalid document
@@ -180,16 +174,33 @@ def unit_commissioning(
 ) -> ObjectEvent:
     """Commissioning of line units (ObjectEvent ADD, lot and expiry as ILMD), at the time
     the last of them passed inspection."""
+    return _units_event(
+        units, gtin, cpl, site, "ADD", "commissioning", "active",
+        lot=order["lot"], expiry=order["expiry"],
+    )  # fmt: skip
+
+
+def _units_event(
+    units: list[dict[str, Any]],
+    gtin: str,
+    cpl: int,
+    site: str,
+    action: str,
+    biz_step: str,
+    disposition: str,
+    **extra: Any,
+) -> ObjectEvent:
+    """One ObjectEvent for line units at the site, at the time the camera decided the
+    last of them (commissioning: passed; a line reject's decommissioning: failed)."""
     return ObjectEvent(
         event_time=as_utc(max(u["inspected_at"] for u in units)),
-        action="ADD",
-        biz_step="commissioning",
-        disposition="active",
+        action=action,
+        biz_step=biz_step,
+        disposition=disposition,
         epcs=tuple(sgtin_uri(gtin, u["serial"], cpl) for u in units),
         read_point=site,
         biz_location=site,
-        lot=order["lot"],
-        expiry=order["expiry"],
+        **extra,
     )
 
 

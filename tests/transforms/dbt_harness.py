@@ -7,6 +7,7 @@ the duration of the run.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,23 @@ class BuiltWarehouse:
     @property
     def path(self) -> Path:
         return self.run.warehouse
+
+    def compiled(self, test_name: str) -> str:
+        """The SQL the build compiled for the data test ``test_name``."""
+        (path,) = self.run.target_dir.rglob(f"compiled/**/{test_name}.sql")
+        return path.read_text()
+
+    def broken_copy(self, folder: Path, statements: Sequence[str]) -> Path:
+        """A copy of the warehouse in ``folder`` with ``statements`` run on it (same file
+        name: the compiled SQL names the database after it)."""
+        import duckdb
+
+        copy = folder / self.path.name
+        shutil.copyfile(self.path, copy)
+        with duckdb.connect(str(copy)) as con:
+            for statement in statements:
+                con.execute(statement)
+        return copy
 
 
 def run_dbt(

@@ -8,27 +8,11 @@ that warehouse in which one model's rows break one rule each.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from dbt_harness import BuiltWarehouse
-
-
-def _compiled(built: BuiltWarehouse, test_name: str) -> str:
-    (path,) = built.run.target_dir.rglob(f"compiled/**/{test_name}.sql")
-    return path.read_text()
-
-
-def _broken_copy(built: BuiltWarehouse, tmp_path: Path, statements: list[str]) -> Path:
-    # same file name: the compiled SQL names the database after it
-    copy = tmp_path / built.path.name
-    shutil.copyfile(built.path, copy)
-    with duckdb.connect(str(copy)) as con:
-        for statement in statements:
-            con.execute(statement)
-    return copy
 
 
 def _failures(warehouse: Path, sql: str) -> dict[str, int]:
@@ -231,7 +215,7 @@ def test_each_folded_rule_fails_and_names_itself(
     breakage: list[str],
     expected: dict[str, int],
 ) -> None:
-    sql = _compiled(built_warehouse, test_name)
+    sql = built_warehouse.compiled(test_name)
     assert _failures(built_warehouse.path, sql) == {}  # the built warehouse passes
-    broken = _broken_copy(built_warehouse, tmp_path, breakage)
+    broken = built_warehouse.broken_copy(tmp_path, breakage)
     assert _failures(broken, sql) == expected

@@ -9,7 +9,6 @@ compiled for the invariant.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -20,11 +19,6 @@ from dbt_harness import BuiltWarehouse
 SL = "int_serials_line_status"
 REPLAYED = "int_status_changes_replayed"
 TEST = "assert_status_history_is_a_chain"
-
-
-def _compiled(built: BuiltWarehouse) -> str:
-    (path,) = built.run.target_dir.rglob(f"compiled/**/{TEST}.sql")
-    return path.read_text()
 
 
 def _problems(warehouse: Path, sql: str) -> set[str]:
@@ -140,15 +134,12 @@ def test_each_broken_history_is_found_and_named(
     breakage: list[str],
     expected: set[str],
 ) -> None:
-    sql = _compiled(built_warehouse)
+    sql = built_warehouse.compiled(TEST)
     assert _problems(built_warehouse.path, sql) == set()  # the built warehouse passes
-    copy = tmp_path / built_warehouse.path.name  # the compiled SQL names the database
-    shutil.copyfile(built_warehouse.path, copy)
-    with duckdb.connect(str(copy)) as con:
+    with duckdb.connect(str(built_warehouse.path), read_only=True) as con:
         (changes,) = con.execute(f"select count(*) from {REPLAYED} where {REWORKED}").fetchone()
         assert changes >= 3  # the demo zone reworks an item: packed, taken out, packed
-        for statement in breakage:
-            con.execute(statement)
+    copy = built_warehouse.broken_copy(tmp_path, breakage)
     # what the breakage must raise (a breakage may raise more: a repeated position, say,
     # also leaves a change that does not start where its neighbour ended)
     assert expected <= _problems(copy, sql)

@@ -58,7 +58,7 @@ units as (
         on units.unit_key = reworked_items.unit_key
     where {{ batch_filter('units.work_order_id') }}
         and (
-            units.unit_key in (select unit_key from reworked_items)
+            reworked_items.unit_key is not null
             or units.unit_key in (select unit_key from applied_events)
         )
 

@@ -35,17 +35,19 @@ children_with_several_events as (
 
 ),
 
--- a child with one event: linked if that event is an ADD
-single_event_links as (
+-- a child with one event: that event is its latest
+single_events as (
 
-    select *
+    select
+        *,
+        cast(1 as bigint) as recency_rank
+
     from aggregations
-    where action = 'ADD'
-        and not exists (
-            select 1
-            from children_with_several_events as several
-            where several.child_key = aggregations.child_key
-        )
+    where not exists (
+        select 1
+        from children_with_several_events as several
+        where several.child_key = aggregations.child_key
+    )
 
 ),
 
@@ -63,6 +65,7 @@ ranked as (
 
 ),
 
+-- the link exists when the latest event of (parent, child) is an ADD
 links as (
 
     select
@@ -78,24 +81,11 @@ links as (
         aggregated_at,
         parent_full
 
-    from single_event_links
-
-    union all
-
-    select
-        parent_sscc,
-        child_key,
-        parent_level,
-        child_level,
-        child_gtin,
-        child_serial,
-        child_sscc,
-        work_order_id,
-        line_id,
-        aggregated_at,
-        parent_full
-
-    from ranked
+    from (
+        select * from single_events
+        union all
+        select * from ranked
+    ) as latest
     where recency_rank = 1
         and action = 'ADD'
 
