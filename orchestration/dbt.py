@@ -16,7 +16,7 @@ from dagster_dbt import (
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.dbt_inprocess import InvocationOutcome, stream_dbt
+from orchestration.dbt_inprocess import InvocationOutcome, newest_source_mtime, stream_dbt
 from orchestration.resources import DuckDBWarehouse, RawZone
 from serialtrace.errors import SerialtraceError
 from serialtrace.settings import PROJECT_ROOT, Home
@@ -31,20 +31,10 @@ def dbt_environment(home: Home) -> dict[str, str]:
     return {"SERIALTRACE_RAW_DIR": str(home.raw), "SERIALTRACE_WAREHOUSE": str(home.warehouse)}
 
 
-def _newest_source_mtime() -> float:
-    newest = 0.0
-    for pattern in ("*.sql", "*.yml", "*.yaml"):
-        for path in TRANSFORMS_DIR.rglob(pattern):
-            if "target" in path.parts or "logs" in path.parts:
-                continue
-            newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
 def prepare_manifest(home: Home) -> Path:
     """Parse the dbt project into target/manifest.json when a model file is newer."""
     manifest = dbt_project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+    if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime(TRANSFORMS_DIR):
         return manifest
     from dbt.cli.main import dbtRunner
 

@@ -33,14 +33,22 @@ _LOCK = threading.RLock()
 _MANIFESTS: dict[tuple[str, float, tuple[tuple[str, str], ...]], Any] = {}
 
 
+# folders of a dbt project that hold what dbt writes or installs, never its sources:
+# the target folder alone gathers tens of thousands of files over the runs
+_NOT_SOURCES = frozenset({"target", "logs", "dbt_packages", "__pycache__"})
+_SOURCE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv")
+
+
 def newest_source_mtime(project_dir: Path) -> float:
-    """The newest modification time of the project's SQL and YAML (target/ and logs/ aside)."""
+    """The newest modification time of the project's SQL, YAML and seed CSV files; the
+    folders dbt writes (target/, logs/, dbt_packages/) and hidden files and folders are
+    left out."""
     newest = 0.0
-    for pattern in ("*.sql", "*.yml", "*.yaml", "*.csv"):
-        for path in project_dir.rglob(pattern):
-            if "target" in path.parts or "logs" in path.parts:
-                continue
-            newest = max(newest, path.stat().st_mtime)
+    for folder, subfolders, files in os.walk(project_dir):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_SOURCES and not d.startswith(".")]
+        for name in files:
+            if name.endswith(_SOURCE_SUFFIXES) and not name.startswith("."):
+                newest = max(newest, (Path(folder) / name).stat().st_mtime)
     return newest
 
 
