@@ -197,6 +197,52 @@ def _event(event_id: str, scope: str) -> str:
             ],
             {"unique(work_order_id)": 1, "not_null(is_changed)": 1},
         ),
+        (
+            # rebuilt whole on every run (batch_column null): checked whole
+            "batch_checks_erp_reconciliation",
+            [
+                "insert into erp_reconciliation select * from erp_reconciliation "
+                f"where {_row('erp_reconciliation', 0)}",
+                "update erp_reconciliation set erp_planned_quantity = null, "
+                f"reconciliation_status = 'maybe' where {_row('erp_reconciliation', 1)}",
+                "update erp_reconciliation set work_order_id = 'WO-0000' "
+                f"where {_row('erp_reconciliation', 2)}",
+            ],
+            {
+                "unique(work_order_id)": 1,
+                "not_null(erp_planned_quantity)": 1,
+                "accepted_values(reconciliation_status)": 1,
+                "relationships(work_order_id -> dim_work_orders.work_order_id)": 1,
+            },
+        ),
+        (
+            "batch_checks_int_work_order_serial_counts",
+            [
+                "insert into int_work_order_serial_counts select * from "
+                f"int_work_order_serial_counts where {_row('int_work_order_serial_counts', 0)}",
+                "update int_work_order_serial_counts set shipped = null "
+                f"where {_row('int_work_order_serial_counts', 1)}",
+                "update int_work_order_serial_counts set work_order_id = 'WO-0000' "
+                f"where {_row('int_work_order_serial_counts', 2)}",
+            ],
+            {
+                "unique(work_order_id)": 1,
+                "not_null(shipped)": 1,
+                "relationships(work_order_id -> dim_work_orders.work_order_id)": 1,
+            },
+        ),
+        (
+            "batch_checks_batch_master_data_at_packaging",
+            [
+                "insert into batch_master_data_at_packaging by name select null as "
+                "work_order_id from batch_master_data_at_packaging "
+                f"where {_row('batch_master_data_at_packaging', 0)}",
+                "insert into batch_master_data_at_packaging select * from "
+                "batch_master_data_at_packaging "
+                f"where {_row('batch_master_data_at_packaging', 1)}",
+            ],
+            {"unique(work_order_id)": 1, "not_null(work_order_id)": 1},
+        ),
     ],
     ids=[
         "serial-lifecycle",
@@ -206,6 +252,9 @@ def _event(event_id: str, scope: str) -> str:
         "lifecycle",
         "build-log",
         "fingerprints",
+        "erp-reconciliation",
+        "serial-counts",
+        "master-data-at-packaging",
     ],
 )
 def test_each_folded_rule_fails_and_names_itself(

@@ -1,6 +1,8 @@
 -- One row per work order: the ERP's planned quantity against what serialization did
 -- with the batch's serials, with a status and every discrepancy spelled out.
--- Small (one row per batch), so rebuilt in full on every run.
+-- Small (one row per batch), so rebuilt in full on every run: an ERP load (planned or
+-- batch quantity, release status) shows on the next run, whatever batch it concerns.
+-- The serial counts come per work order from int_work_order_serial_counts.
 {{ config(materialized='table') }}
 with
 
@@ -16,39 +18,16 @@ quality as (
 
 ),
 
-serials as (
-
-    select * from {{ ref('serial_lifecycle') }}
-
-),
-
 lot_status as (
 
     select * from {{ ref('lot_status') }}
 
 ),
 
+-- what the serials did, per work order (incremental by batch)
 counts as (
 
-    select
-        work_order_id,
-        count(*) as allocated,
-        count(case when printed_at is not null then 1 end) as printed,
-        count(case when line_status in ('commissioned', 'aggregated') then 1 end)
-            as commissioned_at_line,
-        count(case when line_status = 'decommissioned' then 1 end) as rejected_at_line,
-        count(case when status = 'decommissioned' and reason_is_unused then 1 end)
-            as unused_at_batch_close,
-        count(case when status = 'decommissioned' then 1 end) as decommissioned,
-        count(case when status in ('commissioned', 'aggregated') then 1 end) as active,
-        count(case when status in ('shipped', 'received', 'dispensed') then 1 end) as shipped
-    from (
-        select
-            *,
-            coalesce(status_reason, '') = 'unused_at_batch_close' as reason_is_unused
-        from serials
-    ) as s
-    group by work_order_id
+    select * from {{ ref('int_work_order_serial_counts') }}
 
 ),
 
