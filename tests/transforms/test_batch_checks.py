@@ -74,6 +74,33 @@ def _event(event_id: str, scope: str) -> str:
     )
 
 
+def _shipped(table: str, shipment: str, key: str, kind: str, filled: str | None) -> str:
+    """A row of shipments (``kind``: identifier_level) or shipment_receipts (``kind``:
+    confirmed_through) with its keys, and the one column ``filled`` set (the buyer's
+    GLN, or `received`); every other column null."""
+    level = "identifier_level" if table == "shipments" else "confirmed_through"
+    values = {
+        "shipment_id": f"'{shipment}'",
+        "identifier_key": f"'{key}'",
+        "shipped_sscc": "'000000000000000017'",
+        level: f"'{kind}'",
+    }
+    if filled == "destination_party_gln":
+        values[filled] = "'0614141000005'"
+    elif filled == "received":
+        values[filled] = "true"
+    columns = ", ".join(f"{value} as {column}" for column, value in values.items())
+    return f"insert into {table} by name select {columns}"
+
+
+def _replayed(event_id: str, is_applied: str) -> str:
+    return (
+        "insert into int_lifecycle_events_replayed by name select "
+        f"'{event_id}' as event_id, '(01)00614141000111(21)S1' as unit_key, "
+        f"1 as event_order, {is_applied} as is_applied"
+    )
+
+
 @pytest.mark.parametrize(
     ("test_name", "breakage", "expected"),
     [
@@ -243,6 +270,40 @@ def _event(event_id: str, scope: str) -> str:
             ],
             {"unique(work_order_id)": 1, "not_null(work_order_id)": 1},
         ),
+        (
+            # (the demo builds no shipment yet: rows are added) an identifier twice in
+            # one shipment, one without its buyer and at a level nobody ships
+            "batch_checks_shipments",
+            [
+                _shipped("shipments", "SH1", "(00)1", "pallet", "destination_party_gln"),
+                _shipped("shipments", "SH1", "(00)1", "pallet", "destination_party_gln"),
+                _shipped("shipments", "SH2", "(00)2", "crate", None),
+            ],
+            {
+                "unique(shipment_id, identifier_key)": 1,
+                "not_null(destination_party_gln)": 1,
+                "accepted_values(identifier_level)": 1,
+            },
+        ),
+        (
+            "batch_checks_shipment_receipts",
+            [
+                _shipped("shipment_receipts", "SH1", "(00)1", "itself", "received"),
+                _shipped("shipment_receipts", "SH1", "(00)1", "itself", "received"),
+                _shipped("shipment_receipts", "SH2", "(00)2", "rumour", None),
+            ],
+            {
+                "unique(shipment_id, identifier_key)": 1,
+                "not_null(received)": 1,
+                "accepted_values(confirmed_through)": 1,
+            },
+        ),
+        (
+            # an event replayed twice, one without its verdict
+            "batch_checks_int_lifecycle_events_replayed",
+            [_replayed("e1", "true"), _replayed("e1", "true"), _replayed("e2", "null")],
+            {"unique(event_id)": 1, "not_null(is_applied)": 1},
+        ),
     ],
     ids=[
         "serial-lifecycle",
@@ -255,6 +316,9 @@ def _event(event_id: str, scope: str) -> str:
         "erp-reconciliation",
         "serial-counts",
         "master-data-at-packaging",
+        "shipments",
+        "shipment-receipts",
+        "lifecycle-replayed",
     ],
 )
 def test_each_folded_rule_fails_and_names_itself(
