@@ -97,7 +97,7 @@ def _replayed(event_id: str, is_applied: str) -> str:
     return (
         "insert into int_lifecycle_events_replayed by name select "
         f"'{event_id}' as event_id, '(01)00614141000111(21)S1' as unit_key, "
-        f"1 as event_order, {is_applied} as is_applied"
+        f"'WO-1001' as work_order_id, 1 as event_order, {is_applied} as is_applied"
     )
 
 
