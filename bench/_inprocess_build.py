@@ -2,9 +2,13 @@
 the Dagster dbt assets run it (orchestration/dbt_inprocess.py).
 
 Reads one command per line on stdin: ``parse`` (the project, as a fresh Dagster run
-worker does first) or ``build`` (``dbt build --selector new_line_data`` with the parsed
-manifest). Answers each with one JSON line on stdout: wall and CPU seconds of this
-process for the step, node count, slowest nodes, peak RSS so far.
+worker does first), ``build`` (``dbt build --selector new_line_data`` with the parsed
+manifest) or ``dagster`` (the same build as a run of the Dagster job the sensors start,
+``warehouse_batch_job``, executed in this process with the Dagster instance of the
+home ``SERIALTRACE_BENCH_HOME``: the dbt build plus Dagster's own bookkeeping, its
+event log above all). Answers each with one JSON line on stdout: wall and CPU seconds
+of this process for the step, node (or Dagster event) count, slowest nodes, peak RSS
+so far.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
@@ -28,6 +33,37 @@ from orchestration.dbt_inprocess import (  # noqa: E402
 
 TRANSFORMS_DIR = BENCH_DIR.parent / "transforms"
 ENV_KEYS = ("SERIALTRACE_RAW_DIR", "SERIALTRACE_WAREHOUSE", "SERIALTRACE_DUCKDB_MEMORY")
+_DEFINITIONS: list[Any] = []
+
+
+def _dagster_run(answer: dict[str, object]) -> None:
+    """One run of warehouse_batch_job through Dagster (the definitions built once)."""
+    from collections import Counter
+
+    from orchestration.definitions import build_definitions
+    from orchestration.run import QUIET, dagster_instance
+    from orchestration.warehouse_batch import WAREHOUSE_BATCH_JOB
+    from serialtrace.settings import Home
+
+    home = Home(Path(os.environ["SERIALTRACE_BENCH_HOME"]))
+    if not _DEFINITIONS:
+        started = time.perf_counter()
+        _DEFINITIONS.append(build_definitions(home))
+        answer["definitions_s"] = round(time.perf_counter() - started, 1)
+    started, cpu = time.perf_counter(), _cpu()
+    with dagster_instance(home) as instance:
+        result = (
+            _DEFINITIONS[0]
+            .resolve_job_def(WAREHOUSE_BATCH_JOB)
+            .execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET)
+        )
+    answer["run_s"] = round(time.perf_counter() - started, 1)  # the run alone
+    answer["run_cpu_s"] = round(_cpu() - cpu, 1)
+    if not result.success:
+        answer["failed"] = [f"{WAREHOUSE_BATCH_JOB} run failed"]
+    answer["events"] = len(result.all_events)
+    kinds = Counter(event.event_type_value for event in result.all_events)
+    answer["event_kinds"] = dict(kinds.most_common(4))
 
 
 def _cpu() -> float:
@@ -58,6 +94,8 @@ def main() -> int:
             slowest = sorted(outcome.results, key=lambda r: -r.execution_time)[:5]
             answer["nodes"] = len(outcome.results)
             answer["slowest"] = {r.node.name: round(r.execution_time, 1) for r in slowest}
+        elif command == "dagster":
+            _dagster_run(answer)
         else:
             answer["failed"] = [f"unknown command {command!r}"]
         answer["seconds"] = round(time.perf_counter() - started, 1)
