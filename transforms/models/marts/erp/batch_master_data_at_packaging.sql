@@ -1,11 +1,13 @@
 -- One row per work order: the product and lot master data as they were when the batch
 -- was packaged (versions valid at its first print), beside the lot's status today.
 -- This is the as-of join of events to the master-data version valid at their time.
+-- When and how much a work order printed comes from batch_quality (one row per work
+-- order, incremental by batch), not from a scan of every print on every run.
 with
 
-prints as (
+quality as (
 
-    select * from {{ ref('stg_line__prints') }}
+    select * from {{ ref('batch_quality') }}
 
 ),
 
@@ -31,10 +33,10 @@ packaged as (
 
     select
         work_order_id,
-        min(printed_at) as packaged_at,
-        count(*) as printed
-    from prints
-    group by work_order_id
+        first_print_at as packaged_at,
+        printed
+    from quality
+    where printed > 0
 
 ),
 
