@@ -28,9 +28,12 @@ the models that depend on line data, the models they read, the data tests of the
 former; no unit tests, which test SQL logic on fixed inputs, not the data, and are left
 to the full build and CI): the process parses the project (timed apart, what a fresh
 Dagster run worker pays first), a second batch arrives and is built, a third arrives and
-is built by the same warm process. Then time
+is built by the same warm process; then (--dagster-runs) more batches, each built by a
+run of the Dagster job the sensors start. Then time
 `select count(*), count(distinct serial)` over the raw print and inspect Parquet in
-DuckDB with the same settings. The machine's load average (1 min) is recorded before
+DuckDB with the same settings. A fixed pure-Python loop (python_probe_s) at the start,
+before the data-triggered steps and at the end tells how fast the cores run at the
+time. The machine's load average (1 min) is recorded before
 and after each step: on a shared machine the figures are only comparable under a
 similar load. The figures come last as one JSON line.
 """
@@ -108,6 +111,18 @@ def prepare_zone(cache: Path, units: int, batches: int) -> tuple[Path, float | N
         if str(path.relative_to(zone)) not in base:
             path.unlink()
     return zone, seconds
+
+
+def python_probe() -> float:
+    """Seconds for a fixed pure-Python loop (10 M additions): how fast this machine is
+    running right now. The cores' speed varies (a shared host): the same build has taken
+    30-40 % more CPU seconds when this probe was slower, so the figures are comparable
+    only together with it."""
+    started = time.perf_counter()
+    total = 0
+    for value in range(10_000_000):
+        total += value
+    return round(time.perf_counter() - started, 2)
 
 
 def load_average() -> float:
@@ -302,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     args.cache_dir.mkdir(parents=True, exist_ok=True)
 
     raw, generated_s = prepare_zone(args.cache_dir, args.units, batches)
+    probes = [python_probe()]
     work = Path(tempfile.mkdtemp(prefix="warehouse-build-", dir=args.cache_dir))
     try:
         warehouse = work / "warehouse.duckdb"
@@ -317,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         incremental = dbt_build(raw, warehouse, work)
         print(f"incremental build: {incremental}", flush=True)
         changed = _changed_batches(warehouse)
+        probes.append(python_probe())
         with InProcessBuilds(raw, warehouse) as inprocess:
             parse = inprocess.ask("parse")
             print(f"in-process parse: {parse}", flush=True)
@@ -341,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_zone(args.cache_dir, args.units, batches)  # drop the extra batches again
         scan_load = load_average()
         scan_s = plain_scan(raw)
+        probes.append(python_probe())
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -390,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         "warehouse_mb": warehouse_mb,
         "plain_scan_s": round(scan_s, 2),
         "plain_scan_load": scan_load,
+        # the machine's speed at the start, before the data-triggered steps, at the end
+        "python_probe_s": probes,
         "full_build_vs_scan": round(full["seconds"] / scan_s, 1),
         "targets": {"full_build_s": 120, "peak_rss_mb": 6144, "incremental_build_s": 10},
         # the incremental run after one new batch is the data-triggered build the
