@@ -145,8 +145,8 @@ def _replayed(event_id: str, is_applied: str) -> str:
             "batch_checks_aggregation_hierarchy",
             [
                 f"drop index {AH}__parent_sscc_idx",  # rows change freely, rowids stay
-                # a (parent, child) link twice; an item in a second case no container has
-                f"insert into {AH} select * from {AH} where {_row(AH, 0)}",
+                # an item in a second case no container has (the item in two parents is
+                # assert_no_child_in_two_parents's, below)
                 f"insert into {AH} select * replace ('000000000000000017' as parent_sscc) "
                 f"from {AH} where {_row(AH, 1)}",
                 # one null in each column that must have a value
@@ -159,7 +159,6 @@ def _replayed(event_id: str, is_applied: str) -> str:
                 f"update {AH} set work_order_id = 'WO-0000' where {_row(AH, 11)}",
             ],
             {
-                "unique(child_key)": 2,
                 "relationships(parent_sscc -> containers.sscc)": 1,
                 **{f"not_null({column})": 1 for column in AH_NOT_NULL},
                 "accepted_values(parent_level)": 1,
@@ -332,3 +331,31 @@ def test_each_folded_rule_fails_and_names_itself(
     assert _failures(built_warehouse.path, sql) == {}  # the built warehouse passes
     broken = built_warehouse.broken_copy(tmp_path, breakage)
     assert _failures(broken, sql) == expected
+
+
+def test_the_hierarchy_key_is_unique_through_the_two_parents_invariant(
+    built_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """batch_checks_aggregation_hierarchy leaves child_key's uniqueness to the invariant
+    assert_no_child_in_two_parents (the same rule, checked once): a (parent, child) link
+    twice and an item in a second case both fail it, each with its child."""
+    sql = built_warehouse.compiled("assert_no_child_in_two_parents")
+    twice, moved = _row(AH, 0), _row(AH, 1)
+    with duckdb.connect(str(built_warehouse.path), read_only=True) as con:
+        assert con.execute(sql).fetchall() == []
+        children = [
+            con.execute(f"select child_key from {AH} where {row}").fetchone()
+            for row in (twice, moved)
+        ]
+    broken = built_warehouse.broken_copy(
+        tmp_path,
+        [
+            f"drop index {AH}__parent_sscc_idx",
+            f"insert into {AH} select * from {AH} where {twice}",
+            f"insert into {AH} select * replace ('000000000000000017' as parent_sscc) "
+            f"from {AH} where {moved}",
+        ],
+    )
+    with duckdb.connect(str(broken), read_only=True) as con:
+        failing = con.execute(f"select child_key, current_parents from ({sql}) order by 1")
+        assert failing.fetchall() == sorted((child[0], 2) for child in children if child)
