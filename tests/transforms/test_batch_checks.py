@@ -122,6 +122,8 @@ def _replayed(event_id: str, is_applied: str) -> str:
                 "accepted_values(status)": 1,
                 "accepted_values(line_status)": 1,
                 "relationships(gtin -> dim_products.gtin)": 1,
+                # the GTIN changed under the unit's key
+                "expression(unit_key = '(01)' || gtin || '(21)' || serial)": 1,
             },
         ),
         (

@@ -164,3 +164,25 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
         ("unique(unit_key)", 1),
         ("unique(work_order_id, seq)", 1),
     ]
+    # unit_key is unique within the changed work orders only; a unit of WO-1002 that is
+    # a unit of WO-1001 (key, GTIN and serial alike: a duplicate across batches) is
+    # caught by the tie to WO-1002's own prints (stg_line__prints checks (gtin, serial)
+    # across every batch)
+    other = tmp_path / "other" / warehouse.name
+    other.parent.mkdir()
+    shutil.copyfile(warehouse, other)
+    with duckdb.connect(str(other)) as con:
+        con.execute(
+            "update int_units_inspected as unit set unit_key = old.unit_key, "
+            "gtin = old.gtin, serial = old.serial "
+            "from (select unit_key, gtin, serial from int_units_inspected "
+            "where work_order_id = 'WO-1001' and seq = 1) as old "
+            "where unit.work_order_id = 'WO-1002' and unit.seq = 1"
+        )
+    assert _query(other, f"select check_name, failing_rows from ({units_check})") == [
+        (
+            "relationships((work_order_id, gtin, serial) -> "
+            "stg_line__prints.(work_order_id, gtin, serial))",
+            1,
+        )
+    ]

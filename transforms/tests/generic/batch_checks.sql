@@ -16,7 +16,24 @@
                                               unique_combination_of_columns)
     - accepted_values: {column: [value, ...]}  every non-null value is listed
     - relationships: [{column:, to:, field:}]  every non-null value exists in model `to`
+                     [{columns:, to:, fields:, within_batch: true}]
+                                              a compound one; within_batch: only in a
+                                              scoped build, against the changed work
+                                              orders' rows of `to` (below)
     - gs1_keys: {column: length}               every non-null value is a valid GS1 key
+    - expressions: [sql, ...]                  true on every row (named expression(sql))
+
+    within_batch (unique and relationships): a key checked across every batch at its
+    source (stg_serials__allocations, stg_line__prints: (gtin, serial)) need not be
+    checked across batches again downstream. A downstream model tied to its own
+    batch's source rows (a within_batch relationship on (work_order_id, gtin, serial))
+    and whose key is a function of them (an expression: unit_key = '(01)' || gtin ||
+    '(21)' || serial) cannot hold a key of another batch unless the source holds it
+    twice, which the source's check finds. So in a scoped build its key is checked
+    among the changed work orders' rows alone (reading their rows, not the whole key
+    column: ~1 CPU s of a data-triggered build at 10 M units), and the tie is checked
+    against the changed work orders' source rows. A whole build checks every key
+    across all batches directly and skips the tie.
 
     What each costs at 10 M rows (DuckDB, docs/benchmarks.md "Session 5"): the null and
     accepted-value checks share one aggregate pass (a null has no example; a value is
@@ -52,12 +69,15 @@
     unique=[],
     accepted_values={},
     relationships=[],
-    gs1_keys={}
+    gs1_keys={},
+    expressions=[]
 ) %}
 
 {%- set scope = (changed_batch_predicate(batch_column) | trim) if batch_column else '1 = 1' -%}
 {%- set whole = scope == '1 = 1' -%}
 {%- set scoped -%}(select * from {{ model }} where {{ scope }}){%- endset -%}
+{#- every relationship's model is a dependency, also one only a scoped build reads -#}
+{%- for relationship in relationships -%}{%- do ref(relationship['to']) -%}{%- endfor -%}
 {%- set row_checks = [] -%}
 {%- for entry in not_null -%}
     {%- if entry is mapping -%}
@@ -78,6 +98,14 @@
         'accepted_values(' ~ column ~ ')',
         column ~ ' is not null and cast(' ~ column ~ ' as varchar) not in (' ~ listed ~ ')',
         column
+    ]) -%}
+{%- endfor -%}
+
+{%- for entry in expressions -%}
+    {%- do row_checks.append([
+        'expression(' ~ entry ~ ')',
+        '(' ~ entry ~ ') is not true',
+        none
     ]) -%}
 {%- endfor -%}
 
@@ -125,27 +153,46 @@ failures as (
     union all
     {% endfor -%}
 
-    {% for relationship in relationships -%}
-    {%- set column = relationship['column'] -%}
-    {%- set field = relationship['field'] -%}
+    {% for relationship in relationships
+        if not (relationship.get('within_batch', false) and whole) -%}
+    {#- a within_batch relationship ties each changed row to its own batch's row upstream,
+        so that a key checked within the changed batches is still unique across them; a
+        whole build checks every key across all batches and does not need it -#}
+    {%- set columns = relationship['columns'] if 'columns' in relationship else [relationship['column']] -%}
+    {%- set fields = relationship['fields'] if 'fields' in relationship else [relationship['field']] -%}
+    {%- set within = relationship.get('within_batch', false) and not whole -%}
+    {%- set child_list = columns | join(', ') -%}
+    {%- set field_list = fields | join(', ') -%}
+    {%- set parent -%}
+        {%- if within -%}
+        {#- the parent rows of the changed work orders alone: the child's work order is
+            part of the relationship (a hive filter on a raw zone's work order prunes) -#}
+        (select * from {{ ref(relationship['to']) }}
+         where {{ changed_batch_predicate(fields[columns.index(batch_column)]) }})
+        {%- else -%}
+        {{ ref(relationship['to']) }}
+        {%- endif -%}
+    {%- endset %}
     select
-        '{{ "relationships(" ~ column ~ " -> " ~ relationship["to"] ~ "." ~ field ~ ")" }}' as check_name,
+        '{{ "relationships(" ~ (child_list if columns | length == 1 else "(" ~ child_list ~ ")") ~ " -> " ~ relationship["to"] ~ "." ~ (field_list if fields | length == 1 else "(" ~ field_list ~ ")") ~ ")" }}' as check_name,
         count(*) as failing_rows,
-        min(cast(child.{{ column }} as varchar)) as example
+        min(concat_ws(' | ', {% for column in columns %}cast(child.{{ column }} as varchar){{ ", " if not loop.last }}{% endfor %})) as example
     from {{ scoped }} as child
-    left join {{ ref(relationship['to']) }} as parent
-        on parent.{{ field }} = child.{{ column }}
-    where child.{{ column }} is not null
-        and parent.{{ field }} is null
+    left join {{ parent }} as parent
+        on {% for column in columns %}parent.{{ fields[loop.index0] }} = child.{{ column }}{{ " and " if not loop.last }}{% endfor %}
+    where {% for column in columns %}child.{{ column }} is not null and {% endfor %}parent.{{ fields[0] }} is null
     union all
     {% endfor -%}
 
     {% for entry in unique -%}
     {%- set key = entry['columns'] if entry is mapping else entry -%}
     {%- set key_where = entry['where'] if entry is mapping else none -%}
+    {#- within_batch: checked among the changed work orders' rows alone (a key another
+        check ties to its own batch, docs/warehouse.md) -#}
+    {%- set within = (entry.get('within_batch', false) if entry is mapping else false) or batch_column in key -%}
     {%- set key_list = key | join(', ') -%}
     {%- set keyed_rows -%}
-        {%- if not whole and batch_column in key -%}
+        {%- if not whole and within -%}
         {#- a key holding the work order: every row sharing it is in scope already -#}
         (select {{ key_list }} from {{ scoped }} as scoped
         {%- else %}
@@ -153,7 +200,7 @@ failures as (
         {%- endif %}
         where {% if key | length == 1 %}{{ key[0] }} is not null{% else %}1 = 1{% endif %}
         {%- if key_where %} and ({{ key_where }}){% endif %}
-        {%- if not whole and batch_column not in key %}
+        {%- if not whole and not within %}
             and ({{ key_list }}) in (select {{ key_list }} from {{ scoped }} as scoped)
         {%- endif -%}
         )
