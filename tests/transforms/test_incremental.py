@@ -89,6 +89,17 @@ def _query(warehouse: Path, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
+def _changed_copy(warehouse: Path, folder: Path, statement: str) -> Path:
+    """A copy of ``warehouse`` in ``folder`` (same file name: compiled SQL names the
+    database after it) with ``statement`` run on it."""
+    folder.mkdir()
+    copy = folder / warehouse.name
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(statement)
+    return copy
+
+
 def test_late_lifecycle_events_change_old_batch(incremental_builds: IncrementalBuilds) -> None:
     """The destroyed case and the sample of WO-1001 (built in stage 1) are decommissioned
     after the incremental stage-2 build; WO-1002's unprinted serials are closed."""
@@ -152,14 +163,12 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
         run.target_dir.rglob("compiled/**/batch_checks_int_units_inspected.sql")
     ).read_text()
     assert "work_order_id in ('WO-1002')" in units_check
-    copy = tmp_path / "copy" / warehouse.name  # same name: the compiled SQL names it
-    copy.parent.mkdir()
-    shutil.copyfile(warehouse, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute(
-            "insert into int_units_inspected select * from int_units_inspected "
-            "where work_order_id = 'WO-1002' and seq = 1"
-        )
+    copy = _changed_copy(
+        warehouse,
+        tmp_path / "copy",
+        "insert into int_units_inspected select * from int_units_inspected "
+        "where work_order_id = 'WO-1002' and seq = 1",
+    )
     assert sorted(_query(copy, f"select check_name, failing_rows from ({units_check})")) == [
         ("unique(unit_key)", 1),
         ("unique(work_order_id, seq)", 1),
@@ -168,17 +177,15 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
     # a unit of WO-1001 (key, GTIN and serial alike: a duplicate across batches) is
     # caught by the tie to WO-1002's own prints (stg_line__prints checks (gtin, serial)
     # across every batch)
-    other = tmp_path / "other" / warehouse.name
-    other.parent.mkdir()
-    shutil.copyfile(warehouse, other)
-    with duckdb.connect(str(other)) as con:
-        con.execute(
-            "update int_units_inspected as unit set unit_key = old.unit_key, "
-            "gtin = old.gtin, serial = old.serial "
-            "from (select unit_key, gtin, serial from int_units_inspected "
-            "where work_order_id = 'WO-1001' and seq = 1) as old "
-            "where unit.work_order_id = 'WO-1002' and unit.seq = 1"
-        )
+    other = _changed_copy(
+        warehouse,
+        tmp_path / "other",
+        "update int_units_inspected as unit set unit_key = old.unit_key, "
+        "gtin = old.gtin, serial = old.serial "
+        "from (select unit_key, gtin, serial from int_units_inspected "
+        "where work_order_id = 'WO-1001' and seq = 1) as old "
+        "where unit.work_order_id = 'WO-1002' and unit.seq = 1",
+    )
     assert _query(other, f"select check_name, failing_rows from ({units_check})") == [
         (
             "relationships((work_order_id, gtin, serial) -> "
