@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -20,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from dbt_harness import BuiltWarehouse, DbtRun, run_dbt  # noqa: E402
+from dbt_harness import BuiltWarehouse, DbtRun, project_manifest, run_dbt  # noqa: E402
 from incremental import apply_stage, stage_one, stage_two  # noqa: E402
 from rawzone import DemoZone, demo_raw_zone  # noqa: E402
 
@@ -46,6 +47,8 @@ class IncrementalBuilds:
     full_refresh: Path  # a copy of it rebuilt with --full-refresh
     runs: dict[str, DbtRun]
     changed: dict[str, list[str]]  # run name -> work orders that run (re)built
+    # run name -> what it did, in order: ("sql", statement) and ("commit", node id)
+    trace: dict[str, list[tuple[str, str]]]
 
 
 def _changed(warehouse: Path) -> list[str]:
@@ -65,9 +68,26 @@ def incremental_builds(tmp_path_factory: pytest.TempPathFactory) -> IncrementalB
     warehouse = root / "warehouse.duckdb"
     runs: dict[str, DbtRun] = {}
     changed: dict[str, list[str]] = {}
+    trace: dict[str, list[tuple[str, str]]] = {}
 
     def build(name: str, target: Path, *flags: str) -> None:
-        runs[name] = run_dbt(["build", *flags], raw_dir=raw, warehouse=target, work_dir=root)
+        steps = trace.setdefault(name, [])
+
+        def record(event: Any) -> None:
+            if event.info.name == "SQLQuery":
+                steps.append(("sql", event.data.sql))
+            elif event.info.name == "SQLCommit":
+                steps.append(("commit", event.data.node_info.unique_id))
+
+        # the project parsed once per warehouse and reused, as the orchestration does
+        runs[name] = run_dbt(
+            ["build", *flags],
+            raw_dir=raw,
+            warehouse=target,
+            work_dir=root,
+            manifest=project_manifest(raw_dir=raw, warehouse=target),
+            callbacks=[record],
+        )
         changed[name] = _changed(target) if runs[name].success else []
 
     build("stage_1", warehouse)
@@ -78,4 +98,4 @@ def incremental_builds(tmp_path_factory: pytest.TempPathFactory) -> IncrementalB
     refreshed.parent.mkdir()
     shutil.copyfile(warehouse, refreshed)
     build("full_refresh", refreshed, "--full-refresh")
-    return IncrementalBuilds(demo, raw, warehouse, refreshed, runs, changed)
+    return IncrementalBuilds(demo, raw, warehouse, refreshed, runs, changed, trace)

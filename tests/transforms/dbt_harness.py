@@ -8,14 +8,14 @@ the duration of the run.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from orchestration.dbt_inprocess import environment
+from orchestration.dbt_inprocess import environment, parsed_manifest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
@@ -84,8 +84,13 @@ def run_dbt(
     raw_dir: Path,
     warehouse: Path,
     work_dir: Path,
+    manifest: Any = None,
+    callbacks: Sequence[Callable[[Any], None]] = (),
 ) -> DbtRun:
-    """Invoke ``dbt <command>`` on ``transforms/`` with the given raw zone and warehouse."""
+    """Invoke ``dbt <command>`` on ``transforms/`` with the given raw zone and warehouse.
+
+    ``manifest``: a project parsed earlier in this process (``parsed_manifest``), reused
+    as the orchestration's in-process runs reuse it; ``callbacks`` receive every event."""
     target_dir = work_dir / "dbt-target"
     args = [
         *command,
@@ -102,10 +107,17 @@ def run_dbt(
     env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
     with environment(env):
         try:
-            result = dbtRunner().invoke(args)
+            result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args)
         finally:
             release_warehouse()
     return DbtRun(result=result, warehouse=warehouse, target_dir=target_dir)
+
+
+def project_manifest(*, raw_dir: Path, warehouse: Path) -> Any:
+    """The project parsed once in this process for this raw zone and warehouse (the
+    in-process orchestration's cache, orchestration/dbt_inprocess.py)."""
+    env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
+    return parsed_manifest(TRANSFORMS_DIR, TRANSFORMS_DIR, env)
 
 
 def release_warehouse() -> None:

@@ -4,13 +4,14 @@ table by table."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 from conftest import IncrementalBuilds
-from dbt_harness import run_dbt
+from dbt_harness import DbtRun, project_manifest, run_dbt
 from incremental import DESTROYED_CASE
 from rawzone import item_link, write_rows
 
@@ -36,6 +37,66 @@ def test_only_changed_batches_are_rebuilt(incremental_builds: IncrementalBuilds)
     assert changed["full_refresh"] == ["WO-1001", "WO-1002", "WO-1003"]
     statuses = incremental_builds.runs["stage_2"].statuses()
     assert statuses["serial_lifecycle"] == "success"
+
+
+SCOPE_READ = re.compile(r"select work_order_id, is_changed from \S*int_batch_fingerprints")
+BATCH_DELETE = re.compile(r"delete from \S+ where (.+)", re.DOTALL)
+FINGERPRINTS = "model.serialtrace.int_batch_fingerprints"
+
+
+def test_the_batch_scope_is_read_once_per_build_after_it_is_rebuilt(
+    incremental_builds: IncrementalBuilds,
+) -> None:
+    """Every incremental model and scoped test asks for the batch scope; a build reads
+    int_batch_fingerprints for it once, after committing its rebuild, and the next build
+    in the same process (same parsed project) reads its own."""
+    for name, steps in incremental_builds.trace.items():
+        reads = [
+            i for i, (kind, text) in enumerate(steps) if kind == "sql" and SCOPE_READ.search(text)
+        ]
+        assert len(reads) == 1, f"{name}: {len(reads)} reads of the batch scope"
+        assert steps.index(("commit", FINGERPRINTS)) < reads[0], name
+    deletes = {
+        name: {
+            " ".join(match.group(1).split())
+            for kind, text in steps
+            if kind == "sql" and (match := BATCH_DELETE.search(text))
+        }
+        for name, steps in incremental_builds.trace.items()
+    }
+    # the first build and a full refresh replace whole tables; stage 2 rebuilds the two
+    # changed work orders; the build after it, with nothing changed, deletes nothing
+    assert deletes == {
+        "stage_1": set(),
+        "stage_2": {"work_order_id in ('WO-1001','WO-1002')"},
+        "unchanged": {"1 = 0"},
+        "full_refresh": set(),
+    }
+
+
+def test_another_invocation_reads_the_batch_scope_again(
+    incremental_builds: IncrementalBuilds, tmp_path: Path
+) -> None:
+    """In process, the parsed project (and the scope a build kept in it) outlives the
+    build: an invocation that does not rebuild int_batch_fingerprints reads it again."""
+    warehouse = tmp_path / incremental_builds.incremental.name
+    shutil.copyfile(incremental_builds.incremental, warehouse)
+    raw = incremental_builds.raw_dir
+    manifest = project_manifest(raw_dir=raw, warehouse=warehouse)
+
+    def invoke(*command: str) -> DbtRun:
+        return run_dbt(
+            command, raw_dir=raw, warehouse=warehouse, work_dir=tmp_path, manifest=manifest
+        )
+
+    assert invoke("run", "--select", "int_batch_fingerprints").success  # keeps: none changed
+    with duckdb.connect(str(warehouse)) as con:  # as another process's build would leave it
+        con.execute("update int_batch_fingerprints set is_changed = work_order_id = 'WO-1003'")
+    tested = invoke("test", "--select", "stg_line__prints")
+    assert tested.success, sorted(tested.failed())
+    (compiled,) = tested.target_dir.rglob("compiled/**/batch_checks_stg_line__prints.sql")
+    sql = compiled.read_text()
+    assert "'WO-1003'" in sql and "'WO-1001'" not in sql
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:

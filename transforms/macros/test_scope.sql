@@ -14,24 +14,11 @@
 
 {#- The work orders this build (re)builds, or none when it builds all of them. -#}
 {% macro batches_under_test() %}
-    {%- if not execute -%}
+    {%- set scope = batch_scope() -%}
+    {%- if scope is none or scope.unchanged == 0 -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fingerprints = adapter.get_relation(
-        database=target.database, schema=target.schema, identifier='int_batch_fingerprints'
-    ) -%}
-    {%- if fingerprints is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select work_order_id, is_changed from " ~ fingerprints ~ " order by 1"
-    ) -%}
-    {%- set changed = [] -%}
-    {%- set unchanged = [] -%}
-    {%- for row in result.rows -%}
-        {%- do (changed if row[1] else unchanged).append(row[0]) -%}
-    {%- endfor -%}
-    {{ return(none if unchanged | length == 0 else changed) }}
+    {{ return(scope.changed) }}
 {% endmacro %}
 
 {#- A predicate on `column` keeping the work orders under test (all of them: 1 = 1). -#}

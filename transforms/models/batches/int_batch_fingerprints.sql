@@ -4,6 +4,9 @@
 -- files, new lifecycle events (e.g. a decommissioning of an old batch), a reloaded
 -- work-order record, or a batch that disappeared. Without a log (first build) or with
 -- --full-refresh, every work order counts as changed.
+-- Once committed, this build's batch scope may be read once and kept (batch_scope(),
+-- macros/incremental_batches.sql).
+{{ config(post_hook=after_commit("{{ remember_batch_scope() }}")) }}
 {%- set log = adapter.get_relation(database=this.database, schema=this.schema, identifier='batch_build_log') %}
 {%- set raw = env_var('SERIALTRACE_RAW_DIR') | replace("'", "''") %}
 with
