@@ -254,3 +254,36 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
             1,
         )
     ]
+    # the same at the source: a print of WO-1002 holding a serial of WO-1001 is checked
+    # within WO-1002 alone, and caught by the tie to WO-1002's own allocations (a serial
+    # printed in two batches is allocated in both, which the allocations' check finds)
+    prints_check = next(
+        run.target_dir.rglob("compiled/**/batch_checks_stg_line__prints.sql")
+    ).read_text()
+    allocations_check = next(
+        run.target_dir.rglob("compiled/**/batch_checks_stg_serials__allocations.sql")
+    ).read_text()
+    assert "work_order_id in ('WO-1002')" in prints_check
+    _copied_row(raw / "line/print/work_order=WO-1002", seq=9999, gtin=wo1.spec.gtin, serial=serial)
+    assert _query(warehouse, f"select check_name, failing_rows from ({prints_check})") == [
+        (
+            "relationships((work_order_id, gtin, serial) -> "
+            "stg_serials__allocations.(work_order_id, gtin, serial))",
+            1,
+        )
+    ]
+    _copied_row(raw / "serials/allocations/work_order=WO-1002", gtin=wo1.spec.gtin, serial=serial)
+    assert _query(warehouse, f"select check_name, failing_rows from ({prints_check})") == []
+    assert _query(warehouse, f"select check_name, failing_rows from ({allocations_check})") == [
+        ("unique(gtin, serial)", 1)
+    ]
+
+
+def _copied_row(folder: Path, **values: object) -> None:
+    """A new part file in ``folder`` holding its first row with ``values`` changed."""
+    import pyarrow.parquet as pq
+
+    (first, *_) = sorted(folder.glob("*.parquet"))
+    table = pq.read_table(first)
+    row = table.slice(0, 1).to_pylist()[0] | values
+    write_rows(folder / "part-09999.parquet", [row], table.schema)

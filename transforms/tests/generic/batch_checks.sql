@@ -24,9 +24,10 @@
     - expressions: [sql, ...]                  true on every row (named expression(sql))
 
     within_batch (unique and relationships): a key checked across every batch at its
-    source (stg_serials__allocations, stg_line__prints: (gtin, serial)) need not be
-    checked across batches again downstream. A downstream model tied to its own
-    batch's source rows (a within_batch relationship on (work_order_id, gtin, serial))
+    source (stg_serials__allocations: (gtin, serial)) need not be checked across
+    batches again downstream. A downstream model tied to its own batch's source rows
+    (a within_batch relationship on (work_order_id, gtin, serial): stg_line__prints to
+    the allocations, int_units_inspected and serial_lifecycle to the prints)
     and whose key is a function of them (an expression: unit_key = '(01)' || gtin ||
     '(21)' || serial) cannot hold a key of another batch unless the source holds it
     twice, which the source's check finds. So in a scoped build its key is checked
