@@ -56,7 +56,8 @@ def _station(event: str, container_no: int | None, sscc: str | None) -> str:
     no = "null" if container_no is None else str(container_no)
     code = "null" if sscc is None else f"'{sscc}'"
     return (
-        f"insert into {ST} by name select 'WO-T' as work_order_id, 'L1' as line_id, "
+        f"insert into {ST} by name select 'WO-T' as work_order_id, "
+        "'WO-T' as recorded_work_order_id, 'L1' as line_id, "
         f"'S1' as station_id, 'case' as container_level, '{event}' as station_event, "
         f"{no} as station_container_no, {code} as sscc, "
         "timestamp '2026-01-01 00:00:00' as recorded_at"
@@ -184,6 +185,8 @@ def _replayed(event_id: str, is_applied: str) -> str:
                 _station("closed", 5, None),
                 # a scan of a code that is no SSCC
                 _station("scan", 6, "000000000000000018"),
+                # a row in the folder of one work order that names another
+                f"update {ST} set recorded_work_order_id = 'WO-0000' where {_row(ST, 0)}",
             ],
             {
                 "not_null(station_container_no) where station_event in "
@@ -193,6 +196,7 @@ def _replayed(event_id: str, is_applied: str) -> str:
                 "unique(work_order_id, station_id, station_container_no) where station_event "
                 "in ('closed', 'refused')": 1,
                 "unique(work_order_id, sscc) where station_event = 'labelled'": 1,
+                "expression(recorded_work_order_id = work_order_id)": 1,
                 "valid_gs1_key(sscc, 18)": 1,
             },
         ),

@@ -12,7 +12,10 @@ source as (
 renamed as (
 
     select
-        work_order_id,
+        -- the batch is the folder the row was written to (work_order=<WO>): a filter on it
+        -- prunes the raw files; the row's own field must agree (batch_checks)
+        work_order as work_order_id,
+        work_order_id as recorded_work_order_id,
         line_id,
         seq,
         camera_id,

@@ -1,5 +1,7 @@
 -- One row per case inspected by the case camera (second inspection point), by SSCC.
-{{ config(materialized='view') }}
+{{ batch_view_config() }}
+-- built after int_batch_fingerprints, which its scoped tests read
+-- depends_on: {{ ref('int_batch_fingerprints') }}
 {%- set case_inspect = source('line_ops', 'case_inspect') %}
 with
 
@@ -12,6 +14,7 @@ source as (
 {%- else %}
 
     select
+        cast(null as varchar) as work_order,
         cast(null as varchar) as work_order_id,
         cast(null as varchar) as line_id,
         cast(null as varchar) as camera_id,
@@ -33,7 +36,10 @@ source as (
 renamed as (
 
     select
-        work_order_id,
+        -- the batch is the folder the row was written to (work_order=<WO>): a filter on it
+        -- prunes the raw files; the row's own field must agree (batch_checks)
+        work_order as work_order_id,
+        work_order_id as recorded_work_order_id,
         line_id,
         camera_id as case_camera_id,
         sscc,

@@ -1,6 +1,8 @@
 -- One row per line state change, with how long the line stayed in the state it entered
 -- (until the next change of the same work order; null for the last one).
-{{ config(materialized='view') }}
+{{ batch_view_config() }}
+-- built after int_batch_fingerprints, which its scoped tests read
+-- depends_on: {{ ref('int_batch_fingerprints') }}
 {%- set line_state = source('line_ops', 'line_state') %}
 with
 
@@ -13,6 +15,7 @@ source as (
 {%- else %}
 
     select
+        cast(null as varchar) as work_order,
         cast(null as varchar) as work_order_id,
         cast(null as varchar) as line_id,
         cast(null as varchar) as from_state,
@@ -28,14 +31,17 @@ source as (
 renamed as (
 
     select
-        work_order_id,
+        -- the batch is the folder the row was written to (work_order=<WO>): a filter on it
+        -- prunes the raw files; the row's own field must agree (batch_checks)
+        work_order as work_order_id,
+        work_order_id as recorded_work_order_id,
         line_id,
         lower(from_state) as from_state,
         lower(to_state) as to_state,
         reason as transition_reason,
         changed_at,
         row_number() over (
-            partition by work_order_id order by changed_at, from_state, to_state
+            partition by work_order order by changed_at, from_state, to_state
         ) as transition_no
 
     from source

@@ -1,5 +1,7 @@
 -- One row per station event (scan, closed, refused, diverted, labelled, label_failed).
-{{ config(materialized='view') }}
+{{ batch_view_config() }}
+-- built after int_batch_fingerprints, which its scoped tests read
+-- depends_on: {{ ref('int_batch_fingerprints') }}
 {%- set station = source('line_ops', 'station') %}
 with
 
@@ -12,6 +14,7 @@ source as (
 {%- else %}
 
     select
+        cast(null as varchar) as work_order,
         cast(null as varchar) as work_order_id,
         cast(null as varchar) as line_id,
         cast(null as varchar) as station_id,
@@ -32,7 +35,10 @@ source as (
 renamed as (
 
     select
-        work_order_id,
+        -- the batch is the folder the row was written to (work_order=<WO>): a filter on it
+        -- prunes the raw files; the row's own field must agree (batch_checks)
+        work_order as work_order_id,
+        work_order_id as recorded_work_order_id,
         line_id,
         station_id,
         lower(level) as container_level,
