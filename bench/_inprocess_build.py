@@ -3,12 +3,13 @@ the Dagster dbt assets run it (orchestration/dbt_inprocess.py).
 
 Reads one command per line on stdin: ``parse`` (the project, as a fresh Dagster run
 worker does first), ``build`` (``dbt build --selector new_line_data`` with the parsed
-manifest) or ``dagster`` (the same build as a run of the Dagster job the sensors start,
-``warehouse_batch_job``, executed in this process with the Dagster instance of the
-home ``SERIALTRACE_BENCH_HOME``: the dbt build plus Dagster's own bookkeeping, its
-event log above all). Answers each with one JSON line on stdout: wall and CPU seconds
-of this process for the step, node (or Dagster event) count, slowest nodes, peak RSS
-so far.
+manifest), ``build-all`` (``dbt build`` of the whole project, every test and unit test
+included, with the parsed manifest) or ``dagster`` (the data-triggered build as a run
+of the Dagster job the sensors start, ``warehouse_batch_job``, executed in this process
+with the Dagster instance of the home ``SERIALTRACE_BENCH_HOME``: the dbt build plus
+Dagster's own bookkeeping, its event log above all). Answers each with one JSON line on
+stdout: wall and CPU seconds of this process for the step, node (or Dagster event)
+count, slowest nodes, peak RSS so far.
 """
 
 from __future__ import annotations
@@ -79,10 +80,13 @@ def main() -> int:
         answer: dict[str, object] = {"command": command}
         if command == "parse":
             parsed_manifest(TRANSFORMS_DIR, TRANSFORMS_DIR, env)
-        elif command == "build":
+        elif command in ("build", "build-all"):
+            # build: the data-triggered selection; build-all: the whole project (every
+            # model, data test and unit test), both with the parsed project of this process
+            selection = ["--selector", "new_line_data"] if command == "build" else []
             outcome = InvocationOutcome()
             for _ in stream_dbt(
-                ["build", "--selector", "new_line_data"],
+                ["build", *selection],
                 project_dir=TRANSFORMS_DIR,
                 profiles_dir=TRANSFORMS_DIR,
                 env=env,
