@@ -236,10 +236,13 @@ def write_shared_masterdata(out: Path) -> None:
 # --- one batch -----------------------------------------------------------------------------
 
 
+MAX_BATCHES = 1000  # work orders WO-000001 .. WO-001000 (batch 0 .. 999)
+
+
 def generate_batch(out: Path, batch: int, units: int, seed: int = 7) -> BatchSummary:
     """Write work order ``batch`` (0-based) with ``units`` serials: every raw table it touches."""
-    if not 0 <= batch < 1000 or not 0 < units < 100_000_000:
-        raise ValueError("batch must be in 0..999 and units in 1..99,999,999")
+    if not 0 <= batch < MAX_BATCHES or not 0 < units < 100_000_000:
+        raise ValueError(f"batch must be in 0..{MAX_BATCHES - 1} and units in 1..99,999,999")
     rng = np.random.default_rng([seed, batch])
     wo = f"WO-{batch + 1:06d}"
     lot = f"L{batch + 1:06d}"

@@ -315,6 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     batches = args.batches or max(1, round(args.units / 100_000))
+    # the run adds 4 batches (incremental, two data-triggered, whole project) and one per
+    # Dagster run after the zone's own: check before a full build is spent on it
+    extra = 4 + max(0, args.dagster_runs)
+    limit = _generator().MAX_BATCHES
+    if batches + extra > limit:
+        parser.error(
+            f"--batches {batches} leaves no room for the {extra} batches the run adds "
+            f"(the generator numbers at most {limit}): use --batches {limit - extra} or fewer"
+        )
     args.cache_dir.mkdir(parents=True, exist_ok=True)
 
     raw, generated_s = prepare_zone(args.cache_dir, args.units, batches)
