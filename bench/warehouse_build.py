@@ -42,6 +42,7 @@ similar load. The figures come last as one JSON line.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -68,8 +69,9 @@ DAGSTER_FIGURES = (
 )  # fmt: skip
 
 
+@functools.cache
 def _generator() -> Any:
-    """bench/generate_rawzone.py, loaded by path (bench/ is not a package)."""
+    """bench/generate_rawzone.py, loaded by path once (bench/ is not a package)."""
     spec = importlib.util.spec_from_file_location(
         "generate_rawzone", BENCH_DIR / "generate_rawzone.py"
     )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from orchestration.dbt_inprocess import environment, parsed_manifest
+from orchestration.dbt_inprocess import environment, parsed_manifest, release_duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSFORMS_DIR = PROJECT_ROOT / "transforms"
@@ -66,16 +66,22 @@ class BuiltWarehouse:
         return path.read_text()
 
     def broken_copy(self, folder: Path, statements: Sequence[str]) -> Path:
-        """A copy of the warehouse in ``folder`` with ``statements`` run on it (same file
-        name: the compiled SQL names the database after it)."""
-        import duckdb
+        """A copy of the warehouse in ``folder`` with ``statements`` run on it."""
+        return broken_copy(self.path, folder, statements)
 
-        copy = folder / self.path.name
-        shutil.copyfile(self.path, copy)
-        with duckdb.connect(str(copy)) as con:
-            for statement in statements:
-                con.execute(statement)
-        return copy
+
+def broken_copy(warehouse: Path, folder: Path, statements: Sequence[str]) -> Path:
+    """A copy of ``warehouse`` in ``folder`` (created if need be) with ``statements`` run
+    on it (same file name: the compiled SQL names the database after it)."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / warehouse.name
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return copy
 
 
 def run_dbt(
@@ -104,33 +110,22 @@ def run_dbt(
         str(work_dir / "dbt-logs"),
         "--no-use-colors",
     ]
-    env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
-    with environment(env):
+    with environment(_project_env(raw_dir, warehouse)):
         try:
             result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args)
         finally:
-            release_warehouse()
+            # dbt-duckdb keeps the database open after a run; a read-only connection
+            # to it from this process would be refused
+            release_duckdb()
     return DbtRun(result=result, warehouse=warehouse, target_dir=target_dir)
 
 
 def project_manifest(*, raw_dir: Path, warehouse: Path) -> Any:
     """The project parsed once in this process for this raw zone and warehouse (the
     in-process orchestration's cache, orchestration/dbt_inprocess.py)."""
-    env = {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}
-    return parsed_manifest(TRANSFORMS_DIR, TRANSFORMS_DIR, env)
+    return parsed_manifest(TRANSFORMS_DIR, TRANSFORMS_DIR, _project_env(raw_dir, warehouse))
 
 
-def release_warehouse() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open in this process after a run.
-
-    dbt-duckdb holds one process-wide DuckDB instance between invocations; while it is
-    open, DuckDB refuses a read-only connection to the same file from this process
-    ("different configuration than existing connections").
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        if environment is not None:
-            environment.close()
-        DuckDBConnectionManager._ENV = None  # what close_all_connections() does
+def _project_env(raw_dir: Path, warehouse: Path) -> dict[str, str]:
+    """The two environment variables the project reads."""
+    return {RAW_DIR_ENV: str(raw_dir.resolve()), WAREHOUSE_ENV: str(warehouse.resolve())}

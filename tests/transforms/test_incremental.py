@@ -10,8 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 from conftest import IncrementalBuilds
-from dbt_harness import DbtRun, project_manifest, run_dbt
+from dbt_harness import DbtRun, broken_copy, project_manifest, run_dbt
 from incremental import DESTROYED_CASE
 from rawzone import item_link, write_rows
 
@@ -150,17 +151,6 @@ def _query(warehouse: Path, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
-def _changed_copy(warehouse: Path, folder: Path, statement: str) -> Path:
-    """A copy of ``warehouse`` in ``folder`` (same file name: compiled SQL names the
-    database after it) with ``statement`` run on it."""
-    folder.mkdir()
-    copy = folder / warehouse.name
-    shutil.copyfile(warehouse, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute(statement)
-    return copy
-
-
 def test_late_lifecycle_events_change_old_batch(incremental_builds: IncrementalBuilds) -> None:
     """The destroyed case and the sample of WO-1001 (built in stage 1) are decommissioned
     after the incremental stage-2 build; WO-1002's unprinted serials are closed."""
@@ -224,11 +214,13 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
         run.target_dir.rglob("compiled/**/batch_checks_int_units_inspected.sql")
     ).read_text()
     assert "work_order_id in ('WO-1002')" in units_check
-    copy = _changed_copy(
+    copy = broken_copy(
         warehouse,
         tmp_path / "copy",
-        "insert into int_units_inspected select * from int_units_inspected "
-        "where work_order_id = 'WO-1002' and seq = 1",
+        [
+            "insert into int_units_inspected select * from int_units_inspected "
+            "where work_order_id = 'WO-1002' and seq = 1",
+        ],
     )
     assert sorted(_query(copy, f"select check_name, failing_rows from ({units_check})")) == [
         ("unique(unit_key)", 1),
@@ -236,16 +228,18 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
     ]
     # unit_key is unique within the changed work orders only; a unit of WO-1002 that is
     # a unit of WO-1001 (key, GTIN and serial alike: a duplicate across batches) is
-    # caught by the tie to WO-1002's own prints (stg_line__prints checks (gtin, serial)
-    # across every batch)
-    other = _changed_copy(
+    # caught by the tie to WO-1002's own prints (tied in turn to WO-1002's allocations,
+    # which stg_serials__allocations checks across every batch)
+    other = broken_copy(
         warehouse,
         tmp_path / "other",
-        "update int_units_inspected as unit set unit_key = old.unit_key, "
-        "gtin = old.gtin, serial = old.serial "
-        "from (select unit_key, gtin, serial from int_units_inspected "
-        "where work_order_id = 'WO-1001' and seq = 1) as old "
-        "where unit.work_order_id = 'WO-1002' and unit.seq = 1",
+        [
+            "update int_units_inspected as unit set unit_key = old.unit_key, "
+            "gtin = old.gtin, serial = old.serial "
+            "from (select unit_key, gtin, serial from int_units_inspected "
+            "where work_order_id = 'WO-1001' and seq = 1) as old "
+            "where unit.work_order_id = 'WO-1002' and unit.seq = 1",
+        ],
     )
     assert _query(other, f"select check_name, failing_rows from ({units_check})") == [
         (
@@ -281,8 +275,6 @@ def test_scoped_tests_catch_a_new_batch_breaking_an_old_one(
 
 def _copied_row(folder: Path, **values: object) -> None:
     """A new part file in ``folder`` holding its first row with ``values`` changed."""
-    import pyarrow.parquet as pq
-
     (first, *_) = sorted(folder.glob("*.parquet"))
     table = pq.read_table(first)
     row = table.slice(0, 1).to_pylist()[0] | values

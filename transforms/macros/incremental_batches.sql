@@ -33,6 +33,9 @@
 {% endmacro %}
 
 {% macro read_batch_scope() %}
+    {#- read by name, not ref(): unit tests of the models would need it as an input. The
+        staging models that read the raw zone ref it (depends_on), and every other
+        incremental model depends on one of them, so it is built before any of them runs. -#}
     {%- set fingerprints = adapter.get_relation(
         database=target.database, schema=target.schema, identifier='int_batch_fingerprints'
     ) -%}
@@ -62,9 +65,6 @@
 
 {#- The work orders to (re)build in this run, as a list of strings (execution time only). -#}
 {% macro changed_batches() %}
-    {#- read by name, not ref(): unit tests of the models would need it as an input. The
-        staging models that read the raw zone ref it (depends_on), and every other
-        incremental model depends on one of them, so it is built before any of them runs. -#}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}

@@ -26,8 +26,8 @@
     within_batch (unique and relationships): a key checked across every batch at its
     source (stg_serials__allocations: (gtin, serial)) need not be checked across
     batches again downstream. A downstream model tied to its own batch's source rows
-    (a within_batch relationship on (work_order_id, gtin, serial): stg_line__prints to
-    the allocations, int_units_inspected and serial_lifecycle to the prints)
+    (a within_batch relationship on (work_order_id, gtin, serial): stg_line__prints and
+    serial_lifecycle to the allocations, int_units_inspected to the prints)
     and whose key is a function of them (an expression: unit_key = '(01)' || gtin ||
     '(21)' || serial) cannot hold a key of another batch unless the source holds it
     twice, which the source's check finds. So in a scoped build its key is checked
