@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
-from dbt_harness import run_dbt
+from dbt_harness import BuiltWarehouse, broken_copy, run_dbt
 from rawzone import DemoZone, demo_raw_zone, item_link
 
 
@@ -83,3 +84,38 @@ def test_broken_invariant_fails_the_build(
     assert expected_failures <= run.failed()
     statuses = run.statuses()
     assert {model for model in expected_skipped if statuses[model] == "skipped"} == expected_skipped
+
+
+def test_no_shipped_serial_was_decommissioned_before_its_despatch(
+    built_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """assert_shipped_units_are_shipped: a unit decommissioned at the line (a reject)
+    found in a shipment despatched after that fails the invariant; the same unit in a
+    shipment despatched before it was decommissioned (destroyed by the buyer) does not."""
+    sql = built_warehouse.compiled("assert_shipped_units_are_shipped")
+    with duckdb.connect(str(built_warehouse.path), read_only=True) as con:
+        assert con.execute(sql).fetchall() == []
+        (unit_key,) = con.execute(
+            "select min(unit_key) from serial_lifecycle where status = 'decommissioned'"
+        ).fetchone() or (None,)
+    assert unit_key is not None
+
+    def shipped(folder: str, hours: int) -> list[tuple[object, ...]]:
+        copy = broken_copy(
+            built_warehouse.path,
+            tmp_path / folder,
+            [
+                "insert into shipments by name select 'SH1' as shipment_id, "
+                f"'{unit_key}' as identifier_key, 'item' as identifier_level, "
+                "'000000000000000017' as shipped_sscc, status_at + "
+                f"to_hours({hours}) as despatched_at "
+                f"from serial_lifecycle where unit_key = '{unit_key}'"
+            ],
+        )
+        with duckdb.connect(str(copy), read_only=True) as con:
+            return con.execute(
+                f"select shipment_id, identifier_key, status from ({sql})"
+            ).fetchall()
+
+    assert shipped("after", 1) == [("SH1", unit_key, "decommissioned")]
+    assert shipped("before", -1) == []
